@@ -1,0 +1,87 @@
+// swift-tools-version:6.1
+import Foundation
+import PackageDescription
+
+/// Keyway: a Redis-protocol cluster proxy and shard node. See ../shared/DESIGN.md for the module graph.
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+var package = Package(
+    name: "keyway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "keyway", targets: ["keyway"]),
+        .library(name: "RESP", targets: ["RESP"]),
+        .library(name: "ClusterModel", targets: ["ClusterModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .target(
+            name: "RESP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ClusterModel",
+            dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "keyway",
+            dependencies: [
+                "RESP", "ClusterModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "RESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RESPTests",
+            dependencies: [
+                "RESP", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClusterModelTests",
+            dependencies: ["ClusterModel", "RESP", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
+
+// Micro benchmarks (package-benchmark) are built only when KEYWAY_BENCHMARKS is set, so that plain
+// `swift build` / `swift test` never compile them or their dependencies.
+if ProcessInfo.processInfo.environment["KEYWAY_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"])
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "KeywayMicro",
+            dependencies: [
+                "RESP", "ClusterModel",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/KeywayMicro",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}

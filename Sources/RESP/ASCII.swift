@@ -1,0 +1,66 @@
+/// Byte-level helpers shared by the decoders: line search and Redis's strict integer parsing.
+enum ASCII {
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+    static let minus: UInt8 = 0x2D
+    static let zero: UInt8 = 0x30
+    static let nine: UInt8 = 0x39
+
+    /// Index of the `\r` of the first `\r\n` at or after `from`, or nil when there is none yet.
+    @inline(__always)
+    static func findCRLF(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        var i = from
+        let end = bytes.count - 1
+        while i < end {
+            if bytes[i] == cr && bytes[i &+ 1] == lf { return i }
+            i &+= 1
+        }
+        return nil
+    }
+
+    /// Index of the first `\n` at or after `from`, or nil.
+    @inline(__always)
+    static func findLF(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        var i = from
+        while i < bytes.count {
+            if bytes[i] == lf { return i }
+            i &+= 1
+        }
+        return nil
+    }
+
+    /// Parses `bytes[start..<end]` as a signed 64-bit integer the way Redis's `string2ll` does:
+    /// optional `-`, no `+`, no leading zeros, no spaces, no overflow.
+    @inline(__always)
+    static func parseInt64(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int64? {
+        var i = start
+        guard i < end else { return nil }
+        var negative = false
+        if bytes[i] == minus {
+            negative = true
+            i &+= 1
+            guard i < end else { return nil }
+        }
+        let first = bytes[i]
+        if first == zero {
+            return (i &+ 1 == end && !negative) ? 0 : nil
+        }
+        guard first > zero && first <= nine else { return nil }
+        var value: UInt64 = 0
+        while i < end {
+            let c = bytes[i]
+            guard c >= zero && c <= nine else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(c &- zero))
+            if o1 || o2 { return nil }
+            value = a
+            i &+= 1
+        }
+        if negative {
+            if value > UInt64(Int64.max) &+ 1 { return nil }
+            return value == UInt64(Int64.max) &+ 1 ? Int64.min : -Int64(value)
+        }
+        if value > UInt64(Int64.max) { return nil }
+        return Int64(value)
+    }
+}

@@ -1,0 +1,174 @@
+import NIOCore
+
+extension ByteBuffer {
+    /// Writes a decimal integer without going through `String`.
+    @inlinable
+    public mutating func writeDecimal(_ value: Int64) {
+        if value >= 0 && value < 10 {
+            writeInteger(UInt8(truncatingIfNeeded: value) &+ 0x30)
+            return
+        }
+        var magnitude = value.magnitude
+        // 20 digits and a sign fit any Int64.
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 21) { out in
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            return withUnsafeMutableBytes(of: &digits) { scratch in
+                var i = scratch.count
+                repeat {
+                    i &-= 1
+                    scratch[i] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+                    magnitude /= 10
+                } while magnitude > 0
+                var n = 0
+                if value < 0 {
+                    out[0] = 0x2D
+                    n = 1
+                }
+                let count = scratch.count &- i
+                for j in 0..<count { out[n &+ j] = scratch[i &+ j] }
+                return n &+ count
+            }
+        }
+    }
+
+    @inlinable
+    mutating func writeCRLF() {
+        writeInteger(UInt16(0x0D0A), endianness: .big)
+    }
+
+    /// `+text\r\n`
+    @inlinable
+    public mutating func writeRESPSimpleString(_ text: String) {
+        writeInteger(RESPTypeIdentifier.simpleString.rawValue)
+        writeString(text)
+        writeCRLF()
+    }
+
+    /// `-message\r\n`; `message` starts with the error code, e.g. `ERR syntax error`.
+    @inlinable
+    public mutating func writeRESPError(_ message: String) {
+        writeInteger(RESPTypeIdentifier.simpleError.rawValue)
+        writeString(message)
+        writeCRLF()
+    }
+
+    /// `:value\r\n`
+    @inlinable
+    public mutating func writeRESPInteger(_ value: Int64) {
+        writeInteger(RESPTypeIdentifier.integer.rawValue)
+        writeDecimal(value)
+        writeCRLF()
+    }
+
+    /// A header of an aggregate or bulk frame: the type byte, a count or length, `\r\n`.
+    @inlinable
+    public mutating func writeRESPHeader(_ type: RESPTypeIdentifier, _ count: Int) {
+        writeInteger(type.rawValue)
+        writeDecimal(Int64(count))
+        writeCRLF()
+    }
+
+    /// `$len\r\nbytes\r\n`
+    @inlinable
+    public mutating func writeRESPBulkString(_ bytes: ByteBuffer) {
+        writeRESPHeader(.bulkString, bytes.readableBytes)
+        writeImmutableBuffer(bytes)
+        writeCRLF()
+    }
+
+    /// `$len\r\nbytes\r\n` from raw bytes.
+    @inlinable
+    public mutating func writeRESPBulkString(bytes: some Collection<UInt8>) {
+        writeRESPHeader(.bulkString, bytes.count)
+        writeBytes(bytes)
+        writeCRLF()
+    }
+
+    /// `$len\r\ntext\r\n`
+    @inlinable
+    public mutating func writeRESPBulkString(_ text: String) {
+        writeRESPHeader(.bulkString, text.utf8.count)
+        writeString(text)
+        writeCRLF()
+    }
+
+    /// `$-1\r\n`
+    @inlinable
+    public mutating func writeRESPNullBulkString() {
+        writeStaticString("$-1\r\n")
+    }
+
+    /// A command as an array of bulk strings, the way clients send requests.
+    @inlinable
+    public mutating func writeRESPCommand(_ arguments: [String]) {
+        writeRESPHeader(.array, arguments.count)
+        for argument in arguments { writeRESPBulkString(argument) }
+    }
+
+    /// A command as an array of bulk strings.
+    @inlinable
+    public mutating func writeRESPCommand(_ arguments: [ByteBuffer]) {
+        writeRESPHeader(.array, arguments.count)
+        for argument in arguments { writeRESPBulkString(argument) }
+    }
+
+    /// Writes `value` in RESP3 form (RESP2 clients only ever receive RESP2 types from a server that honours
+    /// the negotiated protocol, so choosing the form is the caller's job).
+    public mutating func writeRESPValue(_ value: RESPValue) {
+        switch value {
+        case .simpleString(let s): writeRESPSimpleString(s)
+        case .simpleError(let s): writeRESPError(s)
+        case .integer(let i): writeRESPInteger(i)
+        case .bulkString(let b): writeRESPBulkString(b)
+        case .nullBulkString: writeRESPNullBulkString()
+        case .nullArray: writeStaticString("*-1\r\n")
+        case .null: writeStaticString("_\r\n")
+        case .boolean(let b): writeStaticString(b ? "#t\r\n" : "#f\r\n")
+        case .double(let d):
+            writeInteger(RESPTypeIdentifier.double.rawValue)
+            writeString(Self.formatDouble(d))
+            writeCRLF()
+        case .bigNumber(let s):
+            writeInteger(RESPTypeIdentifier.bigNumber.rawValue)
+            writeString(s)
+            writeCRLF()
+        case .bulkError(let b):
+            writeRESPHeader(.bulkError, b.readableBytes)
+            writeImmutableBuffer(b)
+            writeCRLF()
+        case .verbatimString(let format, let text):
+            let f = format.utf8.count == 3 ? format : "txt"
+            writeRESPHeader(.verbatimString, text.readableBytes &+ 4)
+            writeString(f)
+            writeInteger(UInt8(0x3A))
+            writeImmutableBuffer(text)
+            writeCRLF()
+        case .array(let a), .set(let a), .push(let a):
+            let type: RESPTypeIdentifier
+            switch value {
+            case .set: type = .set
+            case .push: type = .push
+            default: type = .array
+            }
+            writeRESPHeader(type, a.count)
+            for element in a { writeRESPValue(element) }
+        case .map(let pairs), .attribute(let pairs, _):
+            let isAttribute: Bool
+            if case .attribute = value { isAttribute = true } else { isAttribute = false }
+            writeRESPHeader(isAttribute ? .attribute : .map, pairs.count)
+            for pair in pairs {
+                writeRESPValue(pair.key)
+                writeRESPValue(pair.value)
+            }
+            if case .attribute(_, let annotated) = value { writeRESPValue(annotated) }
+        }
+    }
+
+    /// RESP3 text of a double: `inf`, `-inf`, `nan`, or the shortest round-tripping decimal.
+    public static func formatDouble(_ d: Double) -> String {
+        if d.isNaN { return "nan" }
+        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        if d == d.rounded(), abs(d) < 1e17 { return String(Int64(d)) }
+        return "\(d)"
+    }
+}
