@@ -3,17 +3,17 @@ import ClusterModel
 
 /// The `keyway` command line: one executable, several roles.
 @main
-struct Keyway: ParsableCommand {
+struct Keyway: AsyncParsableCommand {
     static let version = "0.1.0"
 
     static let configuration = CommandConfiguration(
         commandName: "keyway",
         abstract: "A Redis-protocol cluster proxy and shard node.",
         discussion: """
-            Roles: `keyway slot` today; `node`, `proxy`, `sentinel`, `bench`, `cluster` and `up` are coming.
+            Roles: `keyway node` and `keyway slot` today; `proxy`, `sentinel`, `bench`, `cluster` and `up` are coming.
             """,
         version: version,
-        subcommands: [SlotCommand.self]
+        subcommands: [NodeCommand.self, SlotCommand.self]
     )
 }
 

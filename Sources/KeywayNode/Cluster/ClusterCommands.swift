@@ -1,0 +1,2 @@
+/// CLUSTER subcommands, ASKING, READONLY, READWRITE, MIGRATE (to be implemented).
+func registerClusterCommands(_ handlers: inout CommandHandlers) {}

@@ -1,0 +1,2 @@
+/// Hash commands: HSET HGET HDEL ... (to be implemented).
+func registerHashCommands(_ handlers: inout CommandHandlers) {}

@@ -1,0 +1,2 @@
+/// Generic key commands (to be implemented).
+func registerKeyCommands(_ handlers: inout CommandHandlers) {}

@@ -1,0 +1,2 @@
+/// Pub/sub commands (to be implemented).
+func registerPubSubCommands(_ handlers: inout CommandHandlers) {}

@@ -1,0 +1,139 @@
+import Foundation
+import NIOCore
+import RESP
+
+/// Writes a command's reply in the client's negotiated protocol (RESP2 or RESP3).
+struct ReplyWriter {
+    var buffer: ByteBuffer
+    /// True after `HELLO 3`.
+    var resp3: Bool
+
+    init(buffer: ByteBuffer, resp3: Bool) {
+        self.buffer = buffer
+        self.resp3 = resp3
+    }
+
+    mutating func ok() { buffer.writeStaticString("+OK\r\n") }
+    mutating func simple(_ text: String) { buffer.writeRESPSimpleString(text) }
+    mutating func error(_ error: RedisError) {
+        buffer.writeInteger(RESPTypeIdentifier.simpleError.rawValue)
+        buffer.writeBytes(error.bytes)
+        buffer.writeStaticString("\r\n")
+    }
+    mutating func integer(_ value: Int) { buffer.writeRESPInteger(Int64(value)) }
+    mutating func integer(_ value: Int64) { buffer.writeRESPInteger(value) }
+    mutating func bulk(_ value: ByteBuffer) { buffer.writeRESPBulkString(value) }
+    mutating func bulk(_ text: String) { buffer.writeRESPBulkString(text) }
+    mutating func bulk(bytes: some Collection<UInt8>) { buffer.writeRESPBulkString(bytes: bytes) }
+
+    /// A missing value: `$-1` in RESP2, `_` in RESP3.
+    mutating func null() { buffer.writeStaticString(resp3 ? "_\r\n" : "$-1\r\n") }
+    /// A missing aggregate: `*-1` in RESP2, `_` in RESP3.
+    mutating func nullArray() { buffer.writeStaticString(resp3 ? "_\r\n" : "*-1\r\n") }
+
+    mutating func array(_ count: Int) { buffer.writeRESPHeader(.array, count) }
+    /// A map of `count` pairs: `%count` in RESP3, a flat array of 2×count in RESP2.
+    mutating func map(_ count: Int) {
+        if resp3 { buffer.writeRESPHeader(.map, count) } else { buffer.writeRESPHeader(.array, count * 2) }
+    }
+    /// A set: `~count` in RESP3, an array in RESP2.
+    mutating func set(_ count: Int) { buffer.writeRESPHeader(resp3 ? .set : .array, count) }
+    /// A push frame (pub/sub messages): `>count` in RESP3, an array in RESP2.
+    mutating func push(_ count: Int) { buffer.writeRESPHeader(resp3 ? .push : .array, count) }
+
+    /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
+    mutating func boolean(_ value: Bool) {
+        if resp3 { buffer.writeStaticString(value ? "#t\r\n" : "#f\r\n") } else { integer(value ? 1 : 0) }
+    }
+
+    /// A double as Redis 7.0 writes it (`%.17g`): a RESP3 double, or a bulk string in RESP2.
+    mutating func double(_ value: Double) {
+        let text = RedisNumber.format(value)
+        if resp3 {
+            buffer.writeInteger(RESPTypeIdentifier.double.rawValue)
+            buffer.writeString(text)
+            buffer.writeStaticString("\r\n")
+        } else {
+            buffer.writeRESPBulkString(text)
+        }
+    }
+
+    /// A verbatim text (INFO, CLIENT LIST...): `=len\r\ntxt:...` in RESP3, a bulk string in RESP2.
+    mutating func verbatim(_ text: String) {
+        if resp3 {
+            buffer.writeRESPHeader(.verbatimString, text.utf8.count + 4)
+            buffer.writeStaticString("txt:")
+            buffer.writeString(text)
+            buffer.writeStaticString("\r\n")
+        } else {
+            buffer.writeRESPBulkString(text)
+        }
+    }
+}
+
+/// An error reply. `message` starts with the error code (`ERR`, `WRONGTYPE`, `MOVED`...).
+struct RedisError: Error, Hashable {
+    /// The error line without `-` and CRLF; bytes, since it may quote a client's non-UTF-8 arguments.
+    let bytes: [UInt8]
+
+    init(_ message: String) { self.bytes = Array(message.utf8) }
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    var message: String { String(decoding: bytes, as: UTF8.self) }
+
+    static let syntax = RedisError("ERR syntax error")
+    static let wrongType = RedisError("WRONGTYPE Operation against a key holding the wrong kind of value")
+    static let notInteger = RedisError("ERR value is not an integer or out of range")
+    static let notFloat = RedisError("ERR value is not a valid float")
+    static let noSuchKey = RedisError("ERR no such key")
+    static let indexOutOfRange = RedisError("ERR index out of range")
+    static let overflow = RedisError("ERR increment or decrement would overflow")
+    static let invalidExpire = RedisError("ERR invalid expire time in '%s' command")
+    static let crossSlot = RedisError("CROSSSLOT Keys in request don't hash to the same slot")
+    static let notPositive = RedisError("ERR value is out of range, must be positive")
+
+    static func wrongArity(_ command: String) -> RedisError {
+        RedisError("ERR wrong number of arguments for '\(command)' command")
+    }
+
+    static func invalidExpireTime(_ command: String) -> RedisError {
+        RedisError("ERR invalid expire time in '\(command)' command")
+    }
+}
+
+/// Number formatting and parsing as Redis does it.
+enum RedisNumber {
+    /// `%.17g`, with `inf`/`-inf`/`nan` spelled as Redis spells them.
+    static func format(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value > 0 ? "inf" : "-inf" }
+        return formatG17(value)
+    }
+
+    static func formatG17(_ value: Double) -> String {
+        String(format: "%.17g", value)
+    }
+
+    /// Parses an integer argument with `string2ll` rules.
+    static func parseInt(_ buffer: ByteBuffer) -> Int64? { buffer.parseInt64() }
+
+    /// Parses a float argument the way `getDoubleFromObject` does (strtod; no NaN; spaces rejected).
+    static func parseDouble(_ buffer: ByteBuffer) -> Double? {
+        let count = buffer.readableBytes
+        guard count > 0, count < 256 else { return nil }
+        let text = String(buffer: buffer)
+        if text.first?.isWhitespace == true || text.last?.isWhitespace == true { return nil }
+        switch text.lowercased() {
+        case "inf", "+inf", "infinity", "+infinity": return .infinity
+        case "-inf", "-infinity": return -.infinity
+        default: break
+        }
+        guard let value = text.withCString({ cstr -> Double? in
+            var end: UnsafeMutablePointer<CChar>?
+            let v = strtod(cstr, &end)
+            guard let end, end.pointee == 0, end != UnsafeMutablePointer(mutating: cstr) else { return nil }
+            return v
+        }) else { return nil }
+        return value.isNaN ? nil : value
+    }
+}

@@ -1,0 +1,2 @@
+/// Set commands (to be implemented).
+func registerSetCommands(_ handlers: inout CommandHandlers) {}

@@ -1,0 +1,2 @@
+/// Sorted set commands (to be implemented).
+func registerSortedSetCommands(_ handlers: inout CommandHandlers) {}

@@ -1,0 +1,2 @@
+/// MULTI EXEC DISCARD WATCH UNWATCH (to be implemented).
+func registerTransactionCommands(_ handlers: inout CommandHandlers) {}

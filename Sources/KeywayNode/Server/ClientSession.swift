@@ -1,0 +1,66 @@
+import Foundation
+import NIOCore
+
+/// The state of one client connection: selected db, protocol, name, MULTI queue, subscriptions.
+///
+/// Mutated only by commands, which run under `NodeState`'s lock; read by CLIENT LIST under the same lock.
+final class ClientSession: @unchecked Sendable {
+    let id: Int64
+    let address: String
+    let localAddress: String
+    let createdAt: Date
+    /// The event loop of the client's channel, where replies and pushes for it are written.
+    let eventLoop: any EventLoop
+    /// Writes a frame to the client from any thread (pub/sub messages, unblocked replies).
+    let deliver: @Sendable (ByteBuffer) -> Void
+    /// Closes the client's connection from any thread (CLIENT KILL).
+    let kill: @Sendable () -> Void
+
+    var db = 0
+    var resp3 = false
+    var name: String?
+    var libName: String?
+    var libVersion: String?
+    var lastCommand = "NULL"
+    var lastInteraction = Date()
+    var commandsProcessed = 0
+    /// True after ASKING, for the next command only.
+    var asking = false
+    /// True after READONLY (cluster replica reads).
+    var readOnly = false
+    /// Set by QUIT and CLIENT KILL: close after the pending replies are written.
+    var closeRequested = false
+
+    /// MULTI state: nil outside a transaction.
+    var transaction: [[ByteBuffer]]?
+    /// A queued command failed to queue (EXECABORT at EXEC).
+    var transactionDirty = false
+    /// Keys watched by WATCH with the version each had.
+    var watched: [WatchedKey: UInt64] = [:]
+
+    var channels: Set<ByteBuffer> = []
+    var patterns: Set<ByteBuffer> = []
+    var shardChannels: Set<ByteBuffer> = []
+    var subscriptionCount: Int { channels.count + patterns.count + shardChannels.count }
+    /// RESP2 clients with subscriptions may only send (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET.
+    var inPubSubContext: Bool { !resp3 && subscriptionCount > 0 }
+
+    init(
+        id: Int64, address: String, localAddress: String, eventLoop: any EventLoop,
+        deliver: @escaping @Sendable (ByteBuffer) -> Void, kill: @escaping @Sendable () -> Void
+    ) {
+        self.id = id
+        self.address = address
+        self.localAddress = localAddress
+        self.createdAt = Date()
+        self.eventLoop = eventLoop
+        self.deliver = deliver
+        self.kill = kill
+    }
+}
+
+/// A key in one database, for WATCH bookkeeping.
+struct WatchedKey: Hashable {
+    let db: Int
+    let key: ByteBuffer
+}
