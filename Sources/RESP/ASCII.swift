@@ -1,36 +1,45 @@
 /// Byte-level helpers shared by the decoders: line search and Redis's strict integer parsing.
 enum ASCII {
+    static let nul: UInt8 = 0x00
     static let cr: UInt8 = 0x0D
     static let lf: UInt8 = 0x0A
     static let minus: UInt8 = 0x2D
+    static let plus: UInt8 = 0x2B
     static let zero: UInt8 = 0x30
     static let nine: UInt8 = 0x39
+    static let dollar: UInt8 = 0x24
+    static let star: UInt8 = 0x2A
 
     /// Index of the `\r` of the first `\r\n` at or after `from`, or nil when there is none yet.
     @inline(__always)
     static func findCRLF(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
         var i = from
-        let end = bytes.count - 1
+        let end = bytes.count &- 1
         while i < end {
-            if bytes[i] == cr && bytes[i &+ 1] == lf { return i }
+            if bytes[i] == cr {
+                if bytes[i &+ 1] == lf { return i }
+            }
             i &+= 1
         }
         return nil
     }
 
-    /// Index of the first `\n` at or after `from`, or nil.
+    /// Index of the first `byte` at or after `from`, stopping at a NUL byte the way C's `strchr` does on Redis's
+    /// query buffer: the index of the match, of the NUL, or `bytes.count`. Callers check which one they got.
     @inline(__always)
-    static func findLF(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+    static func strchr(_ bytes: UnsafeRawBufferPointer, _ byte: UInt8, from: Int) -> Int {
         var i = from
-        while i < bytes.count {
-            if bytes[i] == lf { return i }
+        let end = bytes.count
+        while i < end {
+            let c = bytes[i]
+            if c == byte || c == nul { return i }
             i &+= 1
         }
-        return nil
+        return end
     }
 
     /// Parses `bytes[start..<end]` as a signed 64-bit integer the way Redis's `string2ll` does:
-    /// optional `-`, no `+`, no leading zeros, no spaces, no overflow.
+    /// optional `-`, no `+`, no leading zeros, no `-0`, no spaces, no overflow.
     @inline(__always)
     static func parseInt64(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int64? {
         var i = start
@@ -48,17 +57,17 @@ enum ASCII {
         guard first > zero && first <= nine else { return nil }
         var value: UInt64 = 0
         while i < end {
-            let c = bytes[i]
-            guard c >= zero && c <= nine else { return nil }
+            let c = bytes[i] &- zero
+            guard c <= 9 else { return nil }
             let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(UInt64(c &- zero))
+            let (a, o2) = m.addingReportingOverflow(UInt64(c))
             if o1 || o2 { return nil }
             value = a
             i &+= 1
         }
         if negative {
             if value > UInt64(Int64.max) &+ 1 { return nil }
-            return value == UInt64(Int64.max) &+ 1 ? Int64.min : -Int64(value)
+            return Int64(truncatingIfNeeded: 0 &- value)
         }
         if value > UInt64(Int64.max) { return nil }
         return Int64(value)

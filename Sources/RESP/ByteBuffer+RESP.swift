@@ -36,19 +36,40 @@ extension ByteBuffer {
         writeInteger(UInt16(0x0D0A), endianness: .big)
     }
 
-    /// `+text\r\n`
+    /// Writes `text` and `\r\n`, with every CR or LF inside `text` replaced by a space so that the frame stays
+    /// well formed whatever the text (Redis does the same to error messages).
     @inlinable
-    public mutating func writeRESPSimpleString(_ text: String) {
-        writeInteger(RESPTypeIdentifier.simpleString.rawValue)
-        writeString(text)
+    mutating func writeRESPLine(_ text: String) {
+        let written = writeString(text)
+        withUnsafeMutableReadableBytes { bytes in
+            var i = bytes.count &- written
+            while i < bytes.count {
+                if bytes[i] == 0x0D || bytes[i] == 0x0A { bytes[i] = 0x20 }
+                i &+= 1
+            }
+        }
         writeCRLF()
     }
 
-    /// `-message\r\n`; `message` starts with the error code, e.g. `ERR syntax error`.
+    /// `+text\r\n` (a CR or LF in `text` is written as a space).
+    @inlinable
+    public mutating func writeRESPSimpleString(_ text: String) {
+        writeInteger(RESPTypeIdentifier.simpleString.rawValue)
+        writeRESPLine(text)
+    }
+
+    /// `-message\r\n`; `message` starts with the error code, e.g. `ERR syntax error` (a CR or LF in `message` is
+    /// written as a space).
     @inlinable
     public mutating func writeRESPError(_ message: String) {
         writeInteger(RESPTypeIdentifier.simpleError.rawValue)
-        writeString(message)
+        writeRESPLine(message)
+    }
+
+    /// `-ERR <message>\r\n` with the protocol error's exact bytes, as Redis replies before closing the connection.
+    public mutating func writeRESPError(_ error: RESPProtocolError) {
+        writeStaticString("-ERR ")
+        writeBytes(error.messageBytes)
         writeCRLF()
     }
 
@@ -130,8 +151,7 @@ extension ByteBuffer {
             writeCRLF()
         case .bigNumber(let s):
             writeInteger(RESPTypeIdentifier.bigNumber.rawValue)
-            writeString(s)
-            writeCRLF()
+            writeRESPLine(s)
         case .bulkError(let b):
             writeRESPHeader(.bulkError, b.readableBytes)
             writeImmutableBuffer(b)
@@ -168,6 +188,7 @@ extension ByteBuffer {
     public static func formatDouble(_ d: Double) -> String {
         if d.isNaN { return "nan" }
         if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        if d == 0 { return d.sign == .minus ? "-0" : "0" }
         if d == d.rounded(), abs(d) < 1e17 { return String(Int64(d)) }
         return "\(d)"
     }

@@ -3,7 +3,8 @@
 /// The defaults follow Redis: `proto-max-bulk-len` 512 MiB, multibulk length up to INT_MAX, inline requests and
 /// count lines up to 64 KiB.
 public struct RESPLimits: Sendable, Hashable {
-    /// Largest accepted bulk string payload in bytes (Redis `proto-max-bulk-len`).
+    /// Largest accepted bulk string payload in bytes (Redis `proto-max-bulk-len`); also bounds the length of
+    /// simple strings, simple errors and big numbers in replies.
     public var maxBulkLength: Int
     /// Largest accepted element count of an array, map, set or push frame.
     public var maxMultibulkLength: Int
@@ -28,10 +29,22 @@ public struct RESPLimits: Sendable, Hashable {
 }
 
 /// A protocol violation; `message` is Redis's own text, sent as `-ERR <message>` before closing the connection.
+///
+/// The text is kept as bytes because Redis echoes a raw input byte in `expected '$', got 'x'`, which need not be
+/// UTF-8; `ByteBuffer.writeRESPError(_:)` writes those exact bytes.
 public struct RESPProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var message: String
+    /// The message exactly as Redis sends it after `-ERR `.
+    public var messageBytes: [UInt8]
 
-    public init(_ message: String) { self.message = message }
+    /// The message as text (a non-UTF-8 byte reads as U+FFFD).
+    public var message: String {
+        get { String(decoding: messageBytes, as: UTF8.self) }
+        set { messageBytes = Array(newValue.utf8) }
+    }
+
+    public init(_ message: String) { self.messageBytes = Array(message.utf8) }
+
+    public init(bytes: [UInt8]) { self.messageBytes = bytes }
 
     public var description: String { message }
 
@@ -43,12 +56,17 @@ public struct RESPProtocolError: Error, Hashable, Sendable, CustomStringConverti
     public static let unbalancedQuotes = RESPProtocolError("Protocol error: unbalanced quotes in request")
     public static let nestingTooDeep = RESPProtocolError("Protocol error: too many nested aggregates")
 
+    /// Redis's `expected '$', got '%c'`, with the raw byte; like Redis, a CR or LF is replaced by a space.
     static func expectedDollar(got byte: UInt8) -> RESPProtocolError {
-        RESPProtocolError("Protocol error: expected '$', got '\(Character(Unicode.Scalar(byte)))'")
+        let shown = byte == ASCII.cr || byte == ASCII.lf ? 0x20 : byte
+        return RESPProtocolError(bytes: Array("Protocol error: expected '$', got '".utf8) + [shown, 0x27])
     }
 
     static func invalidType(_ byte: UInt8) -> RESPProtocolError {
-        RESPProtocolError("Protocol error: invalid type byte '\(Character(Unicode.Scalar(byte)))'")
+        if byte > 0x20 && byte < 0x7F {
+            return RESPProtocolError("Protocol error: invalid type byte '\(Character(Unicode.Scalar(byte)))'")
+        }
+        return RESPProtocolError("Protocol error: invalid type byte 0x\(String(byte, radix: 16))")
     }
 
     static func invalidValue(_ what: String) -> RESPProtocolError {

@@ -28,8 +28,8 @@ public struct RESPToken: Hashable, Sendable {
 
     /// A lazily decoded view of the frame's value; nested values stay zero-copy tokens.
     public var value: Value {
-        var buffer = base
-        return Self.readValue(&buffer)
+        let base = self.base
+        return base.withUnsafeReadableBytes { bytes in Self.value(of: base, bytes) }
     }
 
     /// A frame's value. Strings are slices of the frame; aggregates are lazy sequences of tokens.
@@ -81,6 +81,7 @@ public struct RESPToken: Hashable, Sendable {
     /// The key/value pairs of a map or attribute frame, decoded one pair at a time.
     public struct Map: Sequence, Hashable, Sendable {
         public let count: Int
+        /// The bytes of the pairs, without the header.
         let elements: ByteBuffer
 
         public func makeIterator() -> Iterator { Iterator(remaining: count, buffer: elements) }
@@ -102,74 +103,93 @@ public struct RESPToken: Hashable, Sendable {
 
     /// Cuts the next (already validated) frame off `buffer`.
     static func readToken(_ buffer: inout ByteBuffer) -> RESPToken? {
-        guard let length = frameLength(buffer), let slice = buffer.readSlice(length: length) else { return nil }
+        let length = buffer.withUnsafeReadableBytes { skipFrames($0, from: 0, count: 1) }
+        guard let length, let slice = buffer.readSlice(length: length) else { return nil }
         return RESPToken(validated: slice)
     }
 
-    /// Length of the validated frame at the start of `buffer`.
-    static func frameLength(_ buffer: ByteBuffer) -> Int? {
-        buffer.withUnsafeReadableBytes { bytes in
-            var offset = 0
-            var stack: [Int] = []
-            var limits = RESPLimits.default
-            limits.maxNestingDepth = .max
-            limits.maxBulkLength = .max
-            limits.maxInlineSize = .max
-            return try? RESPDecoder.scan(bytes, offset: &offset, stack: &stack, limits: limits)
+    /// The end of the `count` validated frames starting at `from`, found from their headers alone (no stack,
+    /// no allocation, payloads skipped by length); nil if the bytes end first.
+    static func skipFrames(_ bytes: UnsafeRawBufferPointer, from: Int, count: Int) -> Int? {
+        var i = from
+        var pending = count
+        while pending > 0 {
+            guard i < bytes.count, let type = RESPTypeIdentifier(rawValue: bytes[i]),
+                let lineEnd = ASCII.findCRLF(bytes, from: i &+ 1)
+            else { return nil }
+            pending &-= 1
+            let lineStart = i &+ 1
+            i = lineEnd &+ 2
+            switch type {
+            case .bulkString, .bulkError, .verbatimString:
+                let length = ASCII.parseInt64(bytes, lineStart, lineEnd) ?? -1
+                if length >= 0 {
+                    guard length <= Int64(bytes.count &- i &- 2) else { return nil }
+                    i &+= Int(length) &+ 2
+                }
+            case .array, .set, .push, .map, .attribute:
+                let n = Int(ASCII.parseInt64(bytes, lineStart, lineEnd) ?? -1)
+                guard n > 0 || type == .attribute else { continue }
+                guard n >= 0, n <= bytes.count &- i else { return nil }  // every element takes 3 bytes or more
+                switch type {
+                case .map: pending &+= n &* 2
+                case .attribute: pending &+= n &* 2 &+ 1
+                default: pending &+= n
+                }
+            default:
+                break
+            }
         }
+        return i
     }
 
-    /// Reads the header of a validated frame and returns its value.
-    static func readValue(_ buffer: inout ByteBuffer) -> Value {
-        guard let typeByte = buffer.readInteger(as: UInt8.self), let type = RESPTypeIdentifier(rawValue: typeByte),
-            let line = readLine(&buffer)
+    /// Decodes the header of the validated frame in `bytes` (the readable bytes of `base`).
+    private static func value(of base: ByteBuffer, _ bytes: UnsafeRawBufferPointer) -> Value {
+        guard bytes.count >= 3, let type = RESPTypeIdentifier(rawValue: bytes[0]),
+            let lineEnd = ASCII.findCRLF(bytes, from: 1)
         else { return .null }
+        func slice(_ start: Int, _ end: Int) -> ByteBuffer {
+            base.getSlice(at: base.readerIndex &+ start, length: end &- start) ?? ByteBuffer()
+        }
+        let next = lineEnd &+ 2
         switch type {
-        case .simpleString: return .simpleString(line)
-        case .simpleError: return .simpleError(line)
-        case .integer: return .integer(line.parseInt64() ?? 0)
-        case .double: return .double(line.withUnsafeReadableBytes { RESPDouble.parse($0, 0, $0.count) } ?? .nan)
-        case .boolean: return .boolean(line.getInteger(at: line.readerIndex, as: UInt8.self) == 0x74)
-        case .bigNumber: return .bigNumber(line)
+        case .simpleString: return .simpleString(slice(1, lineEnd))
+        case .simpleError: return .simpleError(slice(1, lineEnd))
+        case .bigNumber: return .bigNumber(slice(1, lineEnd))
+        case .integer: return .integer(ASCII.parseInt64(bytes, 1, lineEnd) ?? 0)
+        case .double: return .double(RESPDouble.parse(bytes, 1, lineEnd) ?? .nan)
+        case .boolean: return .boolean(lineEnd > 1 && bytes[1] == 0x74)
         case .null: return .null
         case .bulkString, .bulkError, .verbatimString:
-            let length = Int(line.parseInt64() ?? -1)
-            if length < 0 { return .nullBulkString }
-            let data = buffer.readSlice(length: length) ?? ByteBuffer()
-            buffer.moveReaderIndex(forwardBy: min(2, buffer.readableBytes))
+            let length = ASCII.parseInt64(bytes, 1, lineEnd) ?? -1
+            guard length >= 0, length <= Int64(bytes.count &- next) else { return .nullBulkString }
+            let end = next &+ Int(length)
             switch type {
-            case .bulkError: return .bulkError(data)
+            case .bulkError: return .bulkError(slice(next, end))
             case .verbatimString:
-                var d = data
-                let format = d.readSlice(length: 3) ?? ByteBuffer()
-                d.moveReaderIndex(forwardBy: min(1, d.readableBytes))
-                return .verbatimString(format: format, text: d)
-            default: return .bulkString(data)
+                guard length >= 4 else { return .verbatimString(format: ByteBuffer(), text: slice(next, end)) }
+                return .verbatimString(format: slice(next, next &+ 3), text: slice(next &+ 4, end))
+            default: return .bulkString(slice(next, end))
             }
         case .array, .set, .push, .map, .attribute:
-            let count = Int(line.parseInt64() ?? -1)
-            if count < 0 { return .nullArray }
+            let n = ASCII.parseInt64(bytes, 1, lineEnd) ?? -1
+            guard n >= 0, n <= Int64(bytes.count) else { return .nullArray }
+            let count = Int(n)
             switch type {
-            case .array: return .array(Array(count: count, elements: buffer))
-            case .set: return .set(Array(count: count, elements: buffer))
-            case .push: return .push(Array(count: count, elements: buffer))
-            case .map: return .map(Map(count: count, elements: buffer))
+            case .array: return .array(Array(count: count, elements: slice(next, bytes.count)))
+            case .set: return .set(Array(count: count, elements: slice(next, bytes.count)))
+            case .push: return .push(Array(count: count, elements: slice(next, bytes.count)))
+            case .map: return .map(Map(count: count, elements: slice(next, bytes.count)))
             default:
-                var rest = buffer
-                var iterator = Map.Iterator(remaining: count, buffer: rest)
-                while iterator.next() != nil {}
-                rest = iterator.buffer
-                let annotated = readToken(&rest) ?? RESPToken(validated: ByteBuffer(string: "_\r\n"))
-                return .attribute(Map(count: count, elements: buffer), annotated)
+                guard let pairsEnd = skipFrames(bytes, from: next, count: count &* 2),
+                    let end = skipFrames(bytes, from: pairsEnd, count: 1)
+                else { return .null }
+                return .attribute(
+                    Map(count: count, elements: slice(next, pairsEnd)),
+                    RESPToken(validated: slice(pairsEnd, end))
+                )
             }
         }
-    }
-
-    private static func readLine(_ buffer: inout ByteBuffer) -> ByteBuffer? {
-        guard let end = buffer.withUnsafeReadableBytes({ ASCII.findCRLF($0, from: 0) }) else { return nil }
-        let line = buffer.readSlice(length: end)
-        buffer.moveReaderIndex(forwardBy: 2)
-        return line
     }
 }
 

@@ -127,15 +127,53 @@ extension RESPValue: Hashable {
 
     public func hash(into hasher: inout Hasher) {
         switch self {
-        case .simpleString(let s), .simpleError(let s), .bigNumber(let s): hasher.combine(s)
-        case .integer(let i): hasher.combine(i)
-        case .bulkString(let b), .bulkError(let b): hasher.combine(b)
-        case .array(let a), .set(let a), .push(let a): hasher.combine(a)
-        case .boolean(let b): hasher.combine(b)
-        case .double(let d): hasher.combine(d.isNaN ? 0 : d)
-        case .verbatimString(_, let t): hasher.combine(t)
-        case .map(let m), .attribute(let m, _): hasher.combine(m.count)
-        case .nullBulkString, .nullArray, .null: hasher.combine(0)
+        case .simpleString(let s):
+            hasher.combine(0)
+            hasher.combine(s)
+        case .simpleError(let s):
+            hasher.combine(1)
+            hasher.combine(s)
+        case .bigNumber(let s):
+            hasher.combine(2)
+            hasher.combine(s)
+        case .integer(let i):
+            hasher.combine(3)
+            hasher.combine(i)
+        case .bulkString(let b):
+            hasher.combine(4)
+            hasher.combine(b)
+        case .bulkError(let b):
+            hasher.combine(5)
+            hasher.combine(b)
+        case .array(let a):
+            hasher.combine(6)
+            hasher.combine(a)
+        case .set(let a):
+            hasher.combine(7)
+            hasher.combine(a)
+        case .push(let a):
+            hasher.combine(8)
+            hasher.combine(a)
+        case .boolean(let b):
+            hasher.combine(9)
+            hasher.combine(b)
+        case .double(let d):
+            hasher.combine(10)
+            hasher.combine(d.isNaN ? 0 : d)
+        case .verbatimString(let f, let t):
+            hasher.combine(11)
+            hasher.combine(f)
+            hasher.combine(t)
+        case .map(let m):
+            hasher.combine(12)
+            hasher.combine(m.count)
+        case .attribute(let m, let v):
+            hasher.combine(13)
+            hasher.combine(m.count)
+            hasher.combine(v)
+        case .nullBulkString: hasher.combine(14)
+        case .nullArray: hasher.combine(15)
+        case .null: hasher.combine(16)
         }
     }
 }
