@@ -10,47 +10,58 @@ struct NodeCommand: AsyncParsableCommand {
         abstract: "Run a Redis-compatible shard node (standalone, or a Redis Cluster node with --cluster-enabled)."
     )
 
-    @Option(help: "TCP port for clients.")
-    var port = 6379
+    @Option(help: "TCP port for clients (default 6379).")
+    var port: Int?
 
-    @Option(help: "Address to listen on.")
-    var bind = "127.0.0.1"
+    @Option(help: "Address to listen on (default 127.0.0.1).")
+    var bind: String?
 
     @Flag(help: "Run as a Redis Cluster node (db 0 only, hash slots, cluster bus on port+10000).")
     var clusterEnabled = false
 
-    @Option(help: "Directory for the cluster config and data files.")
-    var dir = "."
+    @Option(help: "Directory for the cluster config and data files (default: the current directory).")
+    var dir: String?
 
-    @Option(help: "Number of databases in standalone mode.")
-    var databases = 16
+    @Option(help: "A redis.conf-style config file (`name value` lines); flags given here override it.")
+    var config: String?
+
+    @Option(help: "Number of databases in standalone mode (default 16).")
+    var databases: Int?
 
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int?
 
-    @Option(help: "Maximum number of connected clients.")
-    var maxclients = 10_000
+    @Option(help: "Maximum number of connected clients (default 10000).")
+    var maxclients: Int?
 
-    @Option(help: "Maximum bulk string length in bytes (proto-max-bulk-len).")
-    var protoMaxBulkLen = 512 * 1024 * 1024
+    @Option(help: "Maximum bulk string length in bytes, proto-max-bulk-len (default 536870912).")
+    var protoMaxBulkLen: Int?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
     func run() async throws {
         var configuration = NodeConfiguration()
-        configuration.port = port
-        configuration.bind = bind
-        configuration.clusterEnabled = clusterEnabled
-        configuration.directory = dir
-        configuration.databases = databases
+        if let config {
+            do {
+                configuration = try NodeConfiguration.load(file: config, base: configuration)
+            } catch {
+                throw ValidationError("cannot load \(config): \(error)")
+            }
+        }
+        if let port { configuration.port = port }
+        if let bind { configuration.bind = bind }
+        if clusterEnabled { configuration.clusterEnabled = true }
+        if let dir { configuration.directory = dir }
+        if let databases { configuration.databases = databases }
         if let threads { configuration.threads = threads }
-        configuration.maxClients = maxclients
-        configuration.protocolLimits.maxBulkLength = protoMaxBulkLen
+        if let maxclients { configuration.maxClients = maxclients }
+        if let protoMaxBulkLen { configuration.protocolLimits.maxBulkLength = protoMaxBulkLen }
         var logger = Logger(label: "keyway.node")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let server = try await NodeServer.start(configuration: configuration, logger: logger)
-        print("keyway node listening on \(bind):\(server.port)\(clusterEnabled ? " (cluster mode)" : "")")
+        let mode = configuration.clusterEnabled ? " (cluster mode)" : ""
+        print("keyway node listening on \(configuration.bind):\(server.port)\(mode)")
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { server.stopAccepting() }
         try await server.waitUntilClosed()
         signals.cancel()
@@ -64,6 +75,12 @@ final class SignalWatcher: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
 
     init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
+        // A parent may have started us with these signals blocked (test runners do); unblock them so that
+        // SIGTERM and Ctrl-C always reach us.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for number in signals { sigaddset(&mask, number) }
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         sources = signals.map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -15,7 +15,13 @@ struct Differential {
     static func start(clusterEnabled: Bool = false, resp3: Bool = false) async throws -> Differential {
         let redis = try await RedisServerProcess.start(
             extraArguments: clusterEnabled ? ["--cluster-enabled", "yes"] : [])
-        let node = try await NodeHarness.start(clusterEnabled: clusterEnabled)
+        let node: NodeHarness
+        do {
+            node = try await NodeHarness.start(clusterEnabled: clusterEnabled)
+        } catch {
+            redis.stop()
+            throw error
+        }
         let redisClient = try await RESPTestClient.connect(port: redis.port)
         let nodeClient = try await node.client()
         if resp3 {

@@ -16,6 +16,10 @@ struct NodeHarness {
         configuration.port = 0
         configuration.clusterEnabled = clusterEnabled
         configuration.threads = 2
+        // Cluster config files go to a directory of the test's own, never the working directory.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keyway-node-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        configuration.directory = directory.path
         configure(&configuration)
         return NodeHarness(server: try await NodeServer.start(configuration: configuration))
     }

@@ -52,7 +52,13 @@ public final class RESPTestClient: Sendable {
     /// Writes raw bytes and waits for `replies` reply frames (0 to wait for none).
     public func send(raw: ByteBuffer, replies: Int) async throws -> [RESPValue] {
         let promise = channel.eventLoop.makePromise(of: [RESPToken].self)
-        try await channel.writeAndFlush(ReplyMatcher.Request(bytes: raw, replies: replies, promise: promise))
+        do {
+            try await channel.writeAndFlush(ReplyMatcher.Request(bytes: raw, replies: replies, promise: promise))
+        } catch {
+            // The request never reached the handler (closed connection): nothing else will complete it.
+            promise.fail(error)
+            throw error
+        }
         return try await promise.futureResult.get().map(RESPValue.init)
     }
 

@@ -7,27 +7,54 @@ enum CommandOutcome {
     case reply
     /// Reply, then close the connection (QUIT, protocol errors).
     case replyAndClose
+    /// The command blocked (BLPOP on empty lists...): no reply yet. The client's later commands wait until
+    /// `Dispatcher.resume` delivers the reply (served, timed out or unblocked).
+    case blocked
 }
 
 /// Looks commands up, checks arity, transactions and the pub/sub context, and runs them under the node lock.
 struct Dispatcher {
     let node: NodeState
+    /// Delivers the reply of a blocked command and lets the client run its next commands, from any thread.
+    /// Nil for clients that cannot block (internal callers): their blocking commands return at once, as in MULTI.
+    let resume: (@Sendable (ByteBuffer) -> Void)?
+    /// Push frames waiting for the client (pub/sub messages), written before its next reply so that pushes and
+    /// replies reach it in the order they were produced.
+    let pushes: ClientPushQueue?
+
+    init(node: NodeState, resume: (@Sendable (ByteBuffer) -> Void)? = nil, pushes: ClientPushQueue? = nil) {
+        self.node = node
+        self.resume = resume
+        self.pushes = pushes
+    }
 
     /// Executes one request for `session`, appending its reply to `reply`.
     func execute(_ args: [ByteBuffer], session: ClientSession, reply: inout ReplyWriter) -> CommandOutcome {
         guard let first = args.first else { return .reply }
         node.lock.lock()
         defer { node.lock.unlock() }
+        if let pushes, session.subscriptionCount > 0 { pushes.drain(into: &reply.buffer) }
         node.stats.totalCommands += 1
         session.commandsProcessed += 1
+        // Statistics, slow log, MONITOR and CLIENT REPLY (Slowlog.swift) around every request.
+        let ticket = node.commandWillRun(session: session, reply: reply)
+        let outcome: CommandOutcome
+        var resolved: CommandSpec?
         switch resolve(args, first: first) {
         case .failure(let error):
-            if session.transaction != nil { session.transactionDirty = true }
-            reply.error(error)
-            return .reply
+            reject(error, args: args, session: session, reply: &reply)
+            outcome = .reply
         case .success(let spec):
-            return run(spec, args, session: session, reply: &reply)
+            resolved = spec
+            if let error = node.authenticationError(for: spec, session: session) {
+                reject(error, args: args, session: session, reply: &reply)
+                outcome = .reply
+            } else {
+                outcome = run(spec, args, session: session, reply: &reply)
+            }
         }
+        node.commandDidRun(ticket, spec: resolved, args: args, session: session, reply: &reply)
+        return outcome
     }
 
     /// Finds the command (and subcommand) and checks its arity, with Redis's error texts.
@@ -39,18 +66,57 @@ struct Dispatcher {
         }
     }
 
+    /// Redis's `rejectCommand`: inside MULTI the transaction is flagged (EXEC will abort), and a rejected EXEC
+    /// itself discards the transaction with `EXECABORT Transaction discarded because of: <reason>`.
+    private func reject(_ error: RedisError, args: [ByteBuffer], session: ClientSession, reply: inout ReplyWriter) {
+        guard session.transaction != nil else { return reply.error(error) }
+        guard args[0].equalsIgnoringASCIICase("exec") else {
+            session.transactionDirty = true
+            return reply.error(error)
+        }
+        node.discardTransaction(session)
+        var reason = error.bytes[...]
+        // Reasons Redis formats itself carry no code ("wrong number of arguments..."); shared ones keep theirs.
+        if reason.starts(with: "ERR ".utf8) { reason = reason.dropFirst(4) }
+        reply.error(RedisError(bytes: Array("EXECABORT Transaction discarded because of: ".utf8) + reason))
+    }
+
     private func run(
         _ spec: CommandSpec, _ args: [ByteBuffer], session: ClientSession, reply: inout ReplyWriter
     ) -> CommandOutcome {
         let name = spec.name
-        if session.transaction != nil, !Self.transactionControl.contains(spec.containerNameString) {
-            session.transaction?.append(args)
-            reply.simple("QUEUED")
+        let specID = ObjectIdentifier(spec)
+        // ASKING holds for the next command only.
+        let asking = session.asking
+        if name != "asking" { session.asking = false }
+        // The checks run in the order of Redis's processCommand; a rejected command inside MULTI makes EXEC fail.
+        if session.transaction != nil && spec.flags.contains(.noMulti) {
+            session.transactionDirty = true
+            reply.error(RedisError("ERR Command not allowed inside a transaction"))
             return .reply
         }
-        if session.inPubSubContext, !Self.allowedInPubSub.contains(spec.containerNameString) {
+        // Cluster redirection (MOVED, ASK, CROSSSLOT incl. the shard channels of SSUBSCRIBE/SPUBLISH...) comes
+        // before queueing and the pub/sub context check, as in Redis.
+        if let redirect = node.clusterRedirection(for: spec, args, session: session, asking: asking) {
+            if name == "exec" {
+                session.transaction = nil
+                session.transactionDirty = false
+                node.unwatchAll(session)
+            } else if session.transaction != nil {
+                session.transactionDirty = true
+            }
+            reply.error(redirect)
+            return .reply
+        }
+        if session.inPubSubContext, !Self.allowedInPubSub.contains(specID) {
+            if session.transaction != nil { session.transactionDirty = true }
             reply.error(RedisError(
                 "ERR Can't execute '\(name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
+            return .reply
+        }
+        if session.transaction != nil, !Self.transactionControl.contains(specID) {
+            session.transaction?.append(args)
+            reply.simple("QUEUED")
             return .reply
         }
         guard let handler = node.handlers.handler(for: spec) else {
@@ -59,25 +125,93 @@ struct Dispatcher {
         }
         var invocation = Invocation(
             args: args, spec: spec, node: node, session: session, reply: reply, now: NodeState.nowMilliseconds())
+        let blocking = node.blocking
+        blocking.mayBlock = resume != nil
         do {
             try handler(&invocation)
         } catch {
             invocation.reply.error(error)
         }
+        blocking.mayBlock = false
         session.lastCommand = name
-        if !invocation.effects.isEmpty { node.apply(invocation.effects) }
+        var outcome: CommandOutcome = invocation.closeAfterReply ? .replyAndClose : .reply
+        if let request = blocking.pending {
+            blocking.pending = nil
+            if let resume {
+                block(session, spec: spec, request, resume: resume)
+                outcome = .blocked
+            }
+        }
+        if !invocation.effects.isEmpty {
+            node.apply(invocation.effects)
+            if !invocation.effects.ready.isEmpty && blocking.count > 0 {
+                node.serveReadyKeys(invocation.effects.ready)
+            }
+        }
         reply = invocation.reply
-        return invocation.closeAfterReply ? .replyAndClose : .reply
+        return outcome
     }
 
-    static let transactionControl: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
-    static let allowedInPubSub: Set<String> = [
+    /// Registers `session` as blocked on the request's distinct keys.
+    private func block(
+        _ session: ClientSession, spec: CommandSpec, _ request: BlockRequest,
+        resume: @escaping @Sendable (ByteBuffer) -> Void
+    ) {
+        var keys: [ByteBuffer] = []
+        keys.reserveCapacity(request.keys.count)
+        for key in request.keys where !keys.contains(key) { keys.append(key.compacted()) }
+        let client = BlockedClient(
+            session: session, spec: spec, db: session.db, keys: keys, operation: request.operation, resume: resume)
+        node.blocking.block(client, timeoutMilliseconds: request.timeoutMilliseconds, node: node)
+    }
+
+    /// Commands run at once inside MULTI instead of being queued.
+    static let transactionControl: Set<ObjectIdentifier> = specs(["exec", "discard", "multi", "watch", "quit", "reset"])
+    /// Commands a RESP2 client with subscriptions may send.
+    static let allowedInPubSub: Set<ObjectIdentifier> = specs([
         "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit",
         "reset",
-    ]
+    ])
+
+    private static func specs(_ names: [String]) -> Set<ObjectIdentifier> {
+        Set(names.compactMap { CommandTable.redis70.command(named: $0) }.map(ObjectIdentifier.init))
+    }
 }
 
-extension CommandSpec {
-    /// The container's name for a subcommand (`cluster` for `cluster|info`), else the name.
-    var containerNameString: String { String(containerName) }
+extension NodeState {
+    /// Runs one queued command inside EXEC: no queueing, no pub/sub context check, no blocking (blocking commands
+    /// answer as on a timeout). The reply goes to `reply`; the effects are added to `effects`, to be applied
+    /// once with EXEC's. Called under the lock.
+    func runQueuedCommand(
+        _ args: [ByteBuffer], session: ClientSession, now: Int64, reply: inout ReplyWriter, effects: inout Effects
+    ) {
+        stats.totalCommands += 1
+        let spec: CommandSpec
+        do {
+            spec = try CommandTable.redis70.resolve(args)
+        } catch {
+            // Checked when queued; only reachable if the table changed in between.
+            return reply.error(RedisError(bytes: error.messageBytes))
+        }
+        guard let handler = handlers.handler(for: spec) else {
+            return reply.error(RedisError("ERR unknown command '\(spec.name)', with args beginning with: "))
+        }
+        var invocation = Invocation(args: args, spec: spec, node: self, session: session, reply: reply, now: now)
+        blocking.mayBlock = false
+        do {
+            try handler(&invocation)
+        } catch {
+            invocation.reply.error(error)
+        }
+        blocking.pending = nil
+        session.lastCommand = spec.name
+        reply = invocation.reply
+        let produced = invocation.effects
+        if !produced.isEmpty {
+            effects.propagated.append(contentsOf: produced.propagated)
+            effects.modified.append(contentsOf: produced.modified)
+            effects.ready.append(contentsOf: produced.ready)
+            effects.expiredCount += produced.expiredCount
+        }
+    }
 }

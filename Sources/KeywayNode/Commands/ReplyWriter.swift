@@ -117,23 +117,28 @@ enum RedisNumber {
     /// Parses an integer argument with `string2ll` rules.
     static func parseInt(_ buffer: ByteBuffer) -> Int64? { buffer.parseInt64() }
 
-    /// Parses a float argument the way `getDoubleFromObject` does (strtod; no NaN; spaces rejected).
+    /// Parses a float argument the way Redis's `getDoubleFromObject` does: `strtod` over the whole argument,
+    /// no leading space, no NaN, and no overflow or underflow (`1e400` is an error, `inf` is not).
     static func parseDouble(_ buffer: ByteBuffer) -> Double? {
         let count = buffer.readableBytes
-        guard count > 0, count < 256 else { return nil }
-        let text = String(buffer: buffer)
-        if text.first?.isWhitespace == true || text.last?.isWhitespace == true { return nil }
-        switch text.lowercased() {
-        case "inf", "+inf", "infinity", "+infinity": return .infinity
-        case "-inf", "-infinity": return -.infinity
-        default: break
+        guard count > 0 else { return nil }
+        return buffer.withUnsafeReadableBytes { bytes -> Double? in
+            if bytes.contains(0) { return nil }
+            let first = bytes[0]
+            if first == 0x20 || (first >= 0x09 && first <= 0x0D) { return nil }
+            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { text -> Double? in
+                guard let base = text.baseAddress else { return nil }
+                bytes.withMemoryRebound(to: CChar.self) { source in
+                    _ = source.baseAddress.map { base.update(from: $0, count: count) }
+                }
+                base[count] = 0
+                var end: UnsafeMutablePointer<CChar>?
+                errno = 0
+                let value = strtod(base, &end)
+                guard let end, end - base == count else { return nil }
+                if errno == ERANGE && (value.isInfinite || value == 0) { return nil }
+                return value.isNaN ? nil : value
+            }
         }
-        guard let value = text.withCString({ cstr -> Double? in
-            var end: UnsafeMutablePointer<CChar>?
-            let v = strtod(cstr, &end)
-            guard let end, end.pointee == 0, end != UnsafeMutablePointer(mutating: cstr) else { return nil }
-            return v
-        }) else { return nil }
-        return value.isNaN ? nil : value
     }
 }

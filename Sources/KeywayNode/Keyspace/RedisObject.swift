@@ -22,30 +22,42 @@ enum RedisObject {
     }
 }
 
-/// A list: a deque of elements.
+/// A list: a deque of elements (O(1) push and pop at both ends, O(1) access by index).
+///
+/// Elements are stored as `.compacted()` copies, never as slices of a client's read buffer.
 final class ListObject {
     var items: Deque<ByteBuffer> = []
     init() {}
     init(_ items: Deque<ByteBuffer>) { self.items = items }
+
+    var count: Int { items.count }
+
+    /// What `OBJECT ENCODING` reports: Redis 7.0 always encodes lists as quicklists.
+    var encodingName: String { "quicklist" }
+
+    /// Adds an element at the head (`left`) or the tail.
+    @inline(__always)
+    func push(_ element: ByteBuffer, left: Bool) {
+        if left { items.prepend(element) } else { items.append(element) }
+    }
+
+    /// Removes and returns the element at the head (`left`) or the tail.
+    @inline(__always)
+    func pop(left: Bool) -> ByteBuffer? {
+        left ? items.popFirst() : items.popLast()
+    }
+
+    /// Resolves a Redis index (negative counts from the tail) to a position, or nil when out of range.
+    func position(of index: Int64) -> Int? {
+        let count = Int64(items.count)
+        let resolved = index < 0 ? count &+ index : index
+        guard resolved >= 0, resolved < count else { return nil }
+        return Int(resolved)
+    }
 }
 
-/// A hash. Small hashes keep insertion order, as Redis's listpack encoding does.
-final class HashObject {
-    var fields: OrderedDictionary<ByteBuffer, ByteBuffer> = [:]
-    init() {}
-}
-
-/// A set. Small all-integer sets iterate in numeric order, as Redis's intset encoding does.
-final class SetObject {
-    var members: OrderedSet<ByteBuffer> = []
-    init() {}
-}
-
-/// A sorted set: members with scores, ordered by (score, member).
-final class ZSetObject {
-    var scores: [ByteBuffer: Double] = [:]
-    init() {}
-}
+// `HashObject` (HashObject.swift), `SetObject` (SetObject.swift) and `ZSetObject` (SortedSet.swift) live in
+// files of their own; each documents how to iterate its entries and how to build one from entries.
 
 extension ByteBuffer {
     /// A copy of the readable bytes in storage of their own, so a stored key or value never pins a read buffer.

@@ -1,17 +1,29 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import RESP
 
 /// One client connection: runs each decoded request through the dispatcher and writes the replies in order,
 /// flushing once per read burst so pipelined requests are answered with few syscalls.
+///
+/// A command that blocks (BLPOP...) holds back the client's later requests, which wait here, undecoded work
+/// queued, until the blocked command's reply arrives through `resumeAfterBlock`. Pushes produced by other
+/// clients (pub/sub messages) arrive through the session's `deliver` and a `ClientPushQueue`.
 final class ClientHandler: ChannelInboundHandler {
     typealias InboundIn = RESPRequest
     typealias OutboundOut = ByteBuffer
 
     private let node: NodeState
-    private let dispatcher: Dispatcher
+    private var dispatcher: Dispatcher
     private var session: ClientSession?
     private var reply: ReplyWriter
     private var closing = false
+    /// True while a blocking command waits; requests received meanwhile wait in `waitingRequests`.
+    private var blocked = false
+    private var waitingRequests = CircularBuffer<RESPRequest>()
+    /// Past this many waiting requests, stop reading from the socket until the client is unblocked.
+    private let maxWaitingRequests = 4096
+    private var readPaused = false
+    private let pushes = ClientPushQueue()
     /// Flush early when this many reply bytes are pending, so a long pipeline does not buffer without bound.
     private let flushThreshold = 64 * 1024
 
@@ -26,13 +38,16 @@ final class ClientHandler: ChannelInboundHandler {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let id = node.makeClientID()
+        let pushes = self.pushes
         let session = ClientSession(
             id: id,
             address: channel.remoteAddress.map(Self.describe) ?? "?",
             localAddress: channel.localAddress.map(Self.describe) ?? "?",
             eventLoop: eventLoop,
             deliver: { buffer in
-                eventLoop.execute { loopBound.value.deliver(buffer) }
+                if pushes.append(buffer) {
+                    eventLoop.execute { loopBound.value.writePushes() }
+                }
             },
             kill: {
                 eventLoop.execute { loopBound.value.closeNow() }
@@ -54,6 +69,12 @@ final class ClientHandler: ChannelInboundHandler {
             closing = true
             return
         }
+        self.dispatcher = Dispatcher(
+            node: node,
+            resume: { buffer in
+                eventLoop.execute { loopBound.value.resumeAfterBlock(buffer) }
+            },
+            pushes: pushes)
         self.session = session
         self.context = context
         context.fireChannelActive()
@@ -67,20 +88,42 @@ final class ClientHandler: ChannelInboundHandler {
         }
         self.session = nil
         self.context = nil
+        waitingRequests.removeAll()
+        _ = pushes.take()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing, let session else { return }
+        guard !closing, session != nil else { return }
         let request = unwrapInboundIn(data)
-        reply.resp3 = session.resp3
-        let outcome = dispatcher.execute(request.arguments, session: session, reply: &reply)
-        if case .replyAndClose = outcome {
-            closing = true
-            flush(context: context, thenClose: true)
+        if blocked {
+            waitingRequests.append(request)
+            if waitingRequests.count >= maxWaitingRequests && !readPaused {
+                readPaused = true
+                try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+            }
             return
         }
-        if reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
+        process(request, context: context)
+    }
+
+    /// Runs one request; false when the client blocked or is closing (no further request may run now).
+    @discardableResult
+    private func process(_ request: RESPRequest, context: ChannelHandlerContext) -> Bool {
+        guard let session else { return false }
+        reply.resp3 = session.resp3
+        switch dispatcher.execute(request.arguments, session: session, reply: &reply) {
+        case .reply:
+            if reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
+            return true
+        case .replyAndClose:
+            closing = true
+            flush(context: context, thenClose: true)
+            return false
+        case .blocked:
+            blocked = true
+            return false
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -92,9 +135,13 @@ final class ClientHandler: ChannelInboundHandler {
         if let protocolError = error as? RESPProtocolError, !closing {
             // Redis answers a protocol error with -ERR and closes the connection.
             closing = true
-            reply.buffer.writeRESPError("ERR \(protocolError.message)")
+            reply.buffer.writeRESPError(protocolError)
             flush(context: context, thenClose: true)
             return
+        }
+        if error is QueryBufferLimitDecoder.LimitExceeded {
+            // client-query-buffer-limit: closed without a reply, as Redis does.
+            node.lock.withLock { node.stats.clientsClosedForLimits += 1 }
         }
         context.close(promise: nil)
     }
@@ -111,13 +158,39 @@ final class ClientHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
         } else {
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            if !context.channel.isWritable { enforceOutputLimit(context: context) }
         }
     }
 
-    /// Writes a frame produced outside this client's own commands (pub/sub message, unblocked reply).
-    fileprivate func deliver(_ buffer: ByteBuffer) {
-        guard !closing, let context else { return }
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    /// Closes a client whose unsent output is over its `client-output-buffer-limit` (pub/sub: 32 MB by default).
+    private func enforceOutputLimit(context: ChannelHandlerContext) {
+        guard let session, !closing else { return }
+        let buffered = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        guard node.outputBufferLimitReached(session, bufferedBytes: buffered + pushes.pendingBytes) else { return }
+        node.lock.withLock { node.stats.clientsClosedForLimits += 1 }
+        closeNow()
+    }
+
+    /// Writes the pushes other clients produced for this one (pub/sub messages), in the order they were produced.
+    fileprivate func writePushes() {
+        guard !closing, let context, let frames = pushes.take() else { return }
+        reply.buffer.writeImmutableBuffer(frames)
+        flush(context: context)
+    }
+
+    /// Writes the reply of the command that blocked, then runs the requests that waited behind it.
+    fileprivate func resumeAfterBlock(_ buffer: ByteBuffer) {
+        guard blocked, !closing, let context else { return }
+        blocked = false
+        reply.buffer.writeImmutableBuffer(buffer)
+        while !blocked, !closing, let request = waitingRequests.popFirst() {
+            process(request, context: context)
+        }
+        if !closing { flush(context: context) }
+        if readPaused && !closing && waitingRequests.count < maxWaitingRequests {
+            readPaused = false
+            try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        }
     }
 
     fileprivate func closeNow() {
@@ -139,6 +212,7 @@ extension NodeState {
         clients.removeValue(forKey: session.id)
         unwatchAll(session)
         pubsub.removeAll(for: session)
+        blocking.removeClient(id: session.id)
     }
 
     /// Drops every WATCH of `session`.
@@ -150,4 +224,44 @@ extension NodeState {
         }
         session.watched.removeAll()
     }
+}
+
+/// Push frames produced for one client by other clients' commands (pub/sub messages), from any thread, until the
+/// client's event loop writes them: one write for many messages, in the order they were produced.
+final class ClientPushQueue: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var pending: ByteBuffer?
+    private var writeScheduled = false
+
+    /// Appends a frame; true when the caller must schedule a write on the client's event loop.
+    func append(_ frame: ByteBuffer) -> Bool {
+        lock.withLock {
+            if pending == nil {
+                pending = frame
+            } else {
+                pending?.writeImmutableBuffer(frame)
+            }
+            if writeScheduled { return false }
+            writeScheduled = true
+            return true
+        }
+    }
+
+    /// Takes every pending frame.
+    func take() -> ByteBuffer? {
+        lock.withLock {
+            writeScheduled = false
+            defer { pending = nil }
+            return pending
+        }
+    }
+
+    /// Moves the pending frames in front of the reply being written (called by the dispatcher under the node lock,
+    /// so that a reply never overtakes a push produced before it).
+    func drain(into buffer: inout ByteBuffer) {
+        if let frames = take() { buffer.writeImmutableBuffer(frames) }
+    }
+
+    /// Bytes waiting to be written.
+    var pendingBytes: Int { lock.withLock { pending?.readableBytes ?? 0 } }
 }

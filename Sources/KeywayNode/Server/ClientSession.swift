@@ -31,6 +31,33 @@ final class ClientSession: @unchecked Sendable {
     /// Set by QUIT and CLIENT KILL: close after the pending replies are written.
     var closeRequested = false
 
+    /// Explicit authentication state after AUTH, HELLO AUTH or RESET; nil = decided by `requirepass` and the
+    /// time the client connected (`NodeState.isAuthenticated`).
+    var authenticated: Bool?
+    /// CLIENT REPLY: whether replies are sent.
+    var replyMode = ReplyMode.on
+    /// CLIENT NO-EVICT.
+    var noEvict = false
+    /// Monotonic time of the last command (CLIENT LIST `idle`, the `timeout` parameter).
+    var lastInteractionNanoseconds = NodeState.monotonicNanoseconds()
+    /// When the output buffer went over the soft limit (client-output-buffer-limit); event loop only.
+    var outputSoftLimitSince: UInt64?
+    /// True in MONITOR mode.
+    var isMonitor = false
+    /// The arguments of the command being run, for CLIENT LIST's `argv-mem` of the calling client.
+    var currentArgumentBytes = 0
+
+    /// The port of the local address the client connected to (the node's listening port).
+    var localPort: Int? {
+        guard let colon = localAddress.lastIndex(of: ":") else { return nil }
+        return Int(localAddress[localAddress.index(after: colon)...])
+    }
+
+    /// Whether the client connects from the loopback interface (`enable-debug-command local`).
+    var isLocal: Bool {
+        address.hasPrefix("127.") || address.hasPrefix("[::1]") || address.hasPrefix("[::ffff:127.")
+    }
+
     /// MULTI state: nil outside a transaction.
     var transaction: [[ByteBuffer]]?
     /// A queued command failed to queue (EXECABORT at EXEC).
@@ -57,6 +84,16 @@ final class ClientSession: @unchecked Sendable {
         self.deliver = deliver
         self.kill = kill
     }
+}
+
+/// CLIENT REPLY ON | OFF | SKIP.
+enum ReplyMode {
+    case on
+    case off
+    /// Set by CLIENT REPLY SKIP: the next command's reply is dropped.
+    case skipNext
+    /// The command running now has its reply dropped, then replies resume.
+    case skipping
 }
 
 /// A key in one database, for WATCH bookkeeping.

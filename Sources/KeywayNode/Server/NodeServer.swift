@@ -26,7 +26,10 @@ public final class NodeServer: Sendable {
     {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         let state = NodeState(configuration: configuration)
-        let limits = configuration.protocolLimits
+        if configuration.clusterEnabled {
+            let controller = ClusterController(configuration: configuration, logger: logger)
+            state.cluster = controller
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -36,7 +39,7 @@ public final class NodeServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(RESPRequestFrameDecoder(limits: limits)))
+                        ByteToMessageHandler(QueryBufferLimitDecoder(node: state)))
                     try channel.pipeline.syncOperations.addHandler(ClientHandler(node: state))
                 }
             }
@@ -47,10 +50,31 @@ public final class NodeServer: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
+        if let controller = state.cluster {
+            // With port 0 (tests) the real port is known only now.
+            let actualPort = channel.localAddress?.port ?? configuration.port
+            let busPort = actualPort + 10000 <= 65535 ? actualPort + 10000 : 0
+            state.lock.withLock {
+                controller.state.myself.port = actualPort
+                controller.state.myself.busPort = busPort
+            }
+            let bus = ClusterBus(node: state, controller: controller, eventLoop: group.next(), logger: logger)
+            do {
+                try await bus.start(bind: configuration.bind, port: busPort)
+            } catch {
+                try? await channel.close()
+                try? await group.shutdownGracefully()
+                throw error
+            }
+            state.lock.withLock {
+                controller.bus = bus
+                controller.saveIfNeeded()
+            }
+        }
         // Active expiry: Redis samples expiring keys 10 times a second.
         let expiryTask = group.next().scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
             _ in
-            state.lock.withLock { state.activeExpire() }
+            state.serverCron()
         }
         logger.info(
             "keyway node listening",
@@ -78,6 +102,13 @@ public final class NodeServer: Sendable {
     public func shutdown() async {
         expiryTask.cancel()
         try? await channel.close()
+        if let controller = state.cluster {
+            let bus = state.lock.withLock { () -> ClusterBus? in
+                controller.saveIfNeeded()
+                return controller.bus
+            }
+            await bus?.stop()
+        }
         let sessions = state.lock.withLock { Array(state.clients.values) }
         for session in sessions { session.kill() }
         try? await group.shutdownGracefully()

@@ -2,6 +2,7 @@ import ClusterModel
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import RESP
 
 /// Everything shared by the node's clients: the keyspace, the client registry, configuration and statistics.
 ///
@@ -24,12 +25,37 @@ final class NodeState: @unchecked Sendable {
     let handlers: CommandHandlers
     /// Called by SHUTDOWN to stop the server.
     var onShutdown: (@Sendable () -> Void)?
+    /// Cluster mode state and bus (nil in standalone mode). Owned by the cluster code in `Cluster/`.
+    var cluster: ClusterController?
+
+    /// Per-command calls, time and failures (INFO commandstats), keyed by the command's spec.
+    var commandStats: [ObjectIdentifier: CommandStatistics] = [:]
+    /// Error replies per error code (INFO errorstats).
+    var errorStats: [String: Int] = [:]
+    var slowlog = SlowLog()
+    /// Unix time (seconds) of the last successful save (LASTSAVE); the start time until persistence lands.
+    var lastSaveTime = Int64(Date().timeIntervalSince1970)
+    /// Keys changed since the last save (`rdb_changes_since_last_save`).
+    var dirty = 0
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    var activeExpireEnabled = true
+    /// Clients with an id below this connected before `requirepass` was set, and stay authenticated (Redis).
+    var authenticationWatermark: Int64 = 0
+    /// Commands and bytes sampled by the cron (`instantaneous_ops_per_sec`, `instantaneous_*_kbps`).
+    var instantaneous = InstantaneousMetrics()
+    /// Start of the process in monotonic nanoseconds (uptime, CPU sampling).
+    let startedAtNanoseconds = NodeState.monotonicNanoseconds()
+    /// The limits the connection handlers read without the node lock (query buffer, output buffers).
+    let connectionLimits: NIOLockedValueBox<ConnectionLimits>
+    /// Clients in MONITOR mode, fed every command.
+    var monitors: [Int64: ClientSession] = [:]
 
     init(configuration: NodeConfiguration) {
         self.configuration = configuration
         let count = configuration.clusterEnabled ? 1 : max(1, configuration.databases)
         self.databases = (0..<count).map { Database(index: $0, trackSlots: configuration.clusterEnabled) }
         self.handlers = CommandHandlers.standard
+        self.connectionLimits = NIOLockedValueBox(ConnectionLimits(configuration))
     }
 
     /// A new client id, as CLIENT ID reports it.
@@ -50,6 +76,7 @@ final class NodeState: @unchecked Sendable {
     /// Applies a command's effects: bumps WATCH versions. Called under the lock.
     func apply(_ effects: Effects) {
         stats.expiredKeys += effects.expiredCount
+        dirty += effects.modified.count
         if !watchedKeys.isEmpty {
             for change in effects.modified {
                 watchedKeys[WatchedKey(db: change.db, key: change.key)]?.version &+= 1
@@ -95,4 +122,152 @@ struct NodeStatistics {
     var keyspaceMisses = 0
     var netInputBytes = 0
     var netOutputBytes = 0
+    /// Error replies sent (INFO `total_error_replies`).
+    var errorReplies = 0
+    /// Clients closed for exceeding the query or output buffer limit, or idle past `timeout`.
+    var clientsClosedForLimits = 0
+}
+
+// MARK: - Configuration, cron and limits
+
+extension NodeState {
+    /// Installs a configuration CONFIG SET validated, and applies what changes take effect at once.
+    /// Called under the lock.
+    func updateConfiguration(_ updated: NodeConfiguration) {
+        let previous = configuration
+        configuration = updated
+        if previous.requirePass == nil && updated.requirePass != nil {
+            // Clients connected before the password was set stay authenticated, as in Redis.
+            authenticationWatermark = nextClientID
+        }
+        slowlog.trim(to: updated.slowlogMaxLength)
+        connectionLimits.withLockedValue { $0 = ConnectionLimits(updated) }
+    }
+
+    /// CONFIG RESETSTAT: clears the INFO stats, commandstats and errorstats. Called under the lock.
+    func resetStatistics() {
+        stats = NodeStatistics()
+        commandStats.removeAll()
+        errorStats.removeAll()
+        instantaneous = InstantaneousMetrics()
+    }
+
+    /// The periodic job (Redis's `serverCron`, every 100 ms): active expiry, the instantaneous metrics, and
+    /// closing clients idle longer than `timeout`. Takes the lock.
+    func serverCron() {
+        var idle: [ClientSession] = []
+        lock.withLock {
+            if activeExpireEnabled { activeExpire() }
+            instantaneous.sample(
+                now: Self.monotonicNanoseconds(), commands: stats.totalCommands, input: stats.netInputBytes,
+                output: stats.netOutputBytes)
+            if !monitors.isEmpty { monitors = monitors.filter { clients[$0.key] != nil } }
+            let timeout = configuration.timeout
+            if timeout > 0 {
+                let limit = UInt64(timeout) * 1_000_000_000
+                let now = Self.monotonicNanoseconds()
+                for session in clients.values
+                where now &- session.lastInteractionNanoseconds > limit && session.subscriptionCount == 0
+                    && !session.isMonitor && !blocking.isBlocked(session)
+                {
+                    idle.append(session)
+                }
+                stats.clientsClosedForLimits += idle.count
+            }
+        }
+        for session in idle { session.kill() }
+    }
+
+    /// Nanoseconds of a monotonic clock (durations, idle times).
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// Whether the client that sent a command must authenticate first: `NOAUTH Authentication required.` when
+    /// `requirepass` is set and the client has not authenticated (commands flagged `no_auth` are allowed).
+    func authenticationError(for spec: CommandSpec, session: ClientSession) -> RedisError? {
+        guard configuration.requirePass != nil, !spec.flags.contains(.noAuth), !isAuthenticated(session) else {
+            return nil
+        }
+        return RedisError("NOAUTH Authentication required.")
+    }
+
+    /// Whether `session` may run commands under the current `requirepass`.
+    func isAuthenticated(_ session: ClientSession) -> Bool {
+        if let explicit = session.authenticated { return explicit }
+        return configuration.requirePass == nil || session.id < authenticationWatermark
+    }
+
+    /// Whether a client with `bufferedBytes` of replies not yet written to its socket must be closed
+    /// (`client-output-buffer-limit`: the hard limit, or the soft limit held for its seconds). Called on the
+    /// client's event loop, without the node lock.
+    func outputBufferLimitReached(_ session: ClientSession, bufferedBytes: Int) -> Bool {
+        guard bufferedBytes > 0 else {
+            session.outputSoftLimitSince = nil
+            return false
+        }
+        let limits = connectionLimits.withLockedValue { $0.output }
+        let limit = session.subscriptionCount > 0 ? limits.pubsub : limits.normal
+        if limit.hard > 0 && bufferedBytes >= limit.hard { return true }
+        if limit.soft > 0 && bufferedBytes >= limit.soft {
+            let now = Self.monotonicNanoseconds()
+            guard let since = session.outputSoftLimitSince else {
+                session.outputSoftLimitSince = now
+                return limit.softSeconds == 0
+            }
+            return now &- since >= UInt64(limit.softSeconds) * 1_000_000_000
+        }
+        session.outputSoftLimitSince = nil
+        return false
+    }
+}
+
+/// The limits read by connection handlers on their event loops, outside the node lock.
+struct ConnectionLimits: Sendable {
+    var queryBuffer: Int
+    var output: ClientOutputBufferLimits
+    var protocolLimits: RESPLimits
+
+    init(_ configuration: NodeConfiguration) {
+        queryBuffer = configuration.clientQueryBufferLimit
+        output = configuration.outputBufferLimits
+        protocolLimits = configuration.protocolLimits
+    }
+}
+
+/// The request decoder with Redis's `client-query-buffer-limit`: a client whose unparsed input grows past the
+/// limit is closed without a reply (Redis logs "Closing client that reached max query buffer length").
+///
+/// Reads the current limit on each incomplete read, so CONFIG SET applies to connected clients too.
+struct QueryBufferLimitDecoder: NIOSingleStepByteToMessageDecoder {
+    typealias InboundOut = RESPRequest
+
+    /// Thrown when the limit is exceeded; the connection handler closes the connection.
+    struct LimitExceeded: Error {}
+
+    private var decoder: RESPRequestFrameDecoder
+    private let limits: NIOLockedValueBox<ConnectionLimits>
+
+    init(node: NodeState) {
+        self.limits = node.connectionLimits
+        self.decoder = RESPRequestFrameDecoder(limits: node.connectionLimits.withLockedValue { $0.protocolLimits })
+    }
+
+    mutating func decode(buffer: inout ByteBuffer) throws -> RESPRequest? {
+        if let request = try decoder.decode(buffer: &buffer) { return request }
+        try check(buffer)
+        return nil
+    }
+
+    mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> RESPRequest? {
+        try decoder.decodeLast(buffer: &buffer, seenEOF: seenEOF)
+    }
+
+    private func check(_ buffer: ByteBuffer) throws {
+        // Below 1 MiB (the smallest accepted limit) there is nothing to check.
+        guard buffer.readableBytes > 1024 * 1024 else { return }
+        if buffer.readableBytes > limits.withLockedValue({ $0.queryBuffer }) { throw LimitExceeded() }
+    }
 }

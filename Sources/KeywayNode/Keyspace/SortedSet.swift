@@ -1,0 +1,202 @@
+import NIOCore
+import OrderedCollections
+
+/// A sorted set: members with scores, ordered by (score, member).
+///
+/// Like Redis, a skip list with spans (`ZSkipList`: O(log n) insert, delete, rank and range) plus a member →
+/// score dictionary. Redis 7.0's small encoding (`listpack`: at most 128 members of at most 64 bytes) is tracked
+/// because it changes a few visible behaviours: ZSCAN returns everything at once, ZRANGEBYLEX on mixed scores
+/// scans linearly, and a score of -0 is stored as 0.
+///
+/// For code outside the sorted set commands (DUMP/RESTORE, OBJECT ENCODING, DEBUG):
+/// - iterate with `zset.forEach { member, score in ... }`, in ascending (score, member) order;
+/// - build one with `ZSetObject(entries:)` from (member, score) pairs (later duplicates replace earlier ones;
+///   buffers are copied into storage of their own; scores must not be NaN);
+/// - `encodingName` is what OBJECT ENCODING reports.
+final class ZSetObject {
+    /// `zset-max-listpack-entries`.
+    static let maxListpackEntries = 128
+    /// `zset-max-listpack-value`.
+    static let maxListpackValue = 64
+
+    /// Member → score; removal moves the last entry into the hole, so ZSCAN can walk it with a stable cursor.
+    private(set) var scores: OrderedDictionary<ByteBuffer, Double> = [:]
+    /// The members in (score, member) order.
+    let list = ZSkipList()
+    /// True while Redis would use the listpack encoding.
+    private(set) var isListpack = true
+
+    /// An empty sorted set with Redis's `zsetTypeCreate` encoding choice for the elements about to be added.
+    init(sizeHint: Int = 0, maxMemberLength: Int = 0) {
+        isListpack = sizeHint <= Self.maxListpackEntries && maxMemberLength <= Self.maxListpackValue
+    }
+
+    /// A sorted set holding `entries`.
+    convenience init<Entries: Sequence>(entries: Entries) where Entries.Element == (member: ByteBuffer, score: Double) {
+        self.init()
+        for (member, score) in entries { set(member, score: score) }
+    }
+
+    var count: Int { scores.count }
+    var isEmpty: Bool { scores.isEmpty }
+    /// The encoding OBJECT ENCODING reports.
+    var encodingName: String { isListpack ? "listpack" : "skiplist" }
+
+    /// The score of `member`, if present.
+    @inline(__always) func score(of member: ByteBuffer) -> Double? { scores[member] }
+
+    /// Calls `body` with every member and its score in ascending order.
+    func forEach(_ body: (ByteBuffer, Double) throws -> Void) rethrows {
+        var node = list.first
+        while let current = node {
+            try body(current.member, current.score)
+            node = current.forward(0)
+        }
+    }
+
+    /// Sets the score of `member`, adding it if needed (a copy of the member is stored); true if it was added.
+    @discardableResult
+    func set(_ member: ByteBuffer, score: Double) -> Bool {
+        if let current = scores[member] {
+            update(member, from: current, to: score)
+            return false
+        }
+        insertNew(member, score: score)
+        return true
+    }
+
+    /// Adds a member that is not in the set yet.
+    func insertNew(_ member: ByteBuffer, score: Double) {
+        if isListpack && (scores.count + 1 > Self.maxListpackEntries || member.readableBytes > Self.maxListpackValue) {
+            isListpack = false
+        }
+        let stored = member.compacted()
+        let score = normalized(score)
+        scores[stored] = score
+        list.insert(score: score, member: stored)
+    }
+
+    /// Changes the score of a member that is in the set.
+    func update(_ member: ByteBuffer, from current: Double, to newScore: Double) {
+        let newScore = normalized(newScore)
+        guard newScore != current else { return }
+        guard let index = scores.index(forKey: member) else { return }
+        let stored = scores.keys[index]
+        scores.values[index] = newScore
+        list.updateScore(member: stored, current: current, newScore: newScore)
+    }
+
+    /// Removes `member`; true if it was there.
+    @discardableResult
+    func remove(_ member: ByteBuffer) -> Bool {
+        guard let index = scores.index(forKey: member) else { return false }
+        let score = scores.values[index]
+        removeEntry(at: index)
+        list.delete(score: score, member: member)
+        return true
+    }
+
+    /// Removes a node found by a range or rank query.
+    func remove(node: ZSkipNode) {
+        let member = node.member
+        let score = node.score
+        if let index = scores.index(forKey: member) { removeEntry(at: index) }
+        list.delete(score: score, member: member)
+    }
+
+    private func removeEntry(at index: Int) {
+        let last = scores.count - 1
+        if index != last { scores.swapAt(index, last) }
+        scores.removeLast()
+    }
+
+    /// The 0-based rank of `member` (from the highest score when `reverse`), if present.
+    func rank(of member: ByteBuffer, reverse: Bool) -> Int? {
+        guard let score = scores[member] else { return nil }
+        let rank = list.rank(score: score, member: member)
+        guard rank > 0 else { return nil }
+        return reverse ? count - rank : rank - 1
+    }
+
+    /// The node at 0-based `rank` (ascending), if in range.
+    func node(atRank rank: Int) -> ZSkipNode? { list.node(atRank: rank + 1) }
+
+    /// The entry at `index` of the dictionary (`0..<count`), for random sampling and ZSCAN.
+    func entry(at index: Int) -> (member: ByteBuffer, score: Double) {
+        let element = scores.elements[index]
+        return (element.key, element.value)
+    }
+
+    /// Switches to the listpack encoding when Redis's `zsetConvertToListpackIfNeeded` would (store commands).
+    func convertToListpackIfNeeded(maxMemberLength: Int) {
+        guard !isListpack, count <= Self.maxListpackEntries, maxMemberLength <= Self.maxListpackValue else { return }
+        isListpack = true
+        var node = list.first
+        while let current = node {
+            if current.score == 0 && current.score.sign == .minus {
+                current.score = 0
+                scores[current.member] = 0
+            }
+            node = current.forward(0)
+        }
+    }
+
+    /// A listpack stores scores as text in which -0 becomes 0.
+    @inline(__always) private func normalized(_ score: Double) -> Double {
+        isListpack && score == 0 ? 0 : score
+    }
+
+    // MARK: Ranges
+
+    /// The first node in the score range (or the last one when `reverse`).
+    func firstNode(in range: ZScoreRange, reverse: Bool) -> ZSkipNode? {
+        reverse ? list.lastInRange(range) : list.firstInRange(range)
+    }
+
+    /// The first node in the lexicographic range (or the last one when `reverse`). A listpack is scanned
+    /// linearly as Redis does, which only differs from the skip list descent when scores are not all equal.
+    func firstNode(in range: ZLexRange, reverse: Bool) -> ZSkipNode? {
+        guard isListpack else { return reverse ? list.lastInLexRange(range) : list.firstInLexRange(range) }
+        // zzlIsInLexRange: the last member must be above the minimum and the first below the maximum.
+        guard !range.isEmpty, let last = list.last, range.isAboveMin(last.member), let first = list.first,
+            range.isBelowMax(first.member)
+        else { return nil }
+        if reverse {
+            var node = list.last
+            while let current = node {
+                if range.isBelowMax(current.member) { return range.isAboveMin(current.member) ? current : nil }
+                node = current.backward
+            }
+        } else {
+            var node = list.first
+            while let current = node {
+                if range.isAboveMin(current.member) { return range.isBelowMax(current.member) ? current : nil }
+                node = current.forward(0)
+            }
+        }
+        return nil
+    }
+
+    /// Number of members with a score in `range`.
+    func count(in range: ZScoreRange) -> Int {
+        guard let first = list.firstInRange(range), let last = list.lastInRange(range) else { return 0 }
+        return list.rank(of: last) - list.rank(of: first) + 1
+    }
+
+    /// Number of members in the lexicographic `range` (ZLEXCOUNT).
+    func count(in range: ZLexRange) -> Int {
+        if isListpack {
+            var count = 0
+            var node = firstNode(in: range, reverse: false)
+            while let current = node, range.isBelowMax(current.member) {
+                count += 1
+                node = current.forward(0)
+            }
+            return count
+        }
+        guard let first = list.firstInLexRange(range) else { return 0 }
+        var total = count - (list.rank(of: first) - 1)
+        if let last = list.lastInLexRange(range) { total -= count - list.rank(of: last) }
+        return total
+    }
+}

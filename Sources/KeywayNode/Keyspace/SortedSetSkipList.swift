@@ -1,0 +1,360 @@
+import Foundation
+import NIOCore
+
+/// One level of a skip list node: the next node at that level and how many nodes the link skips.
+struct ZSkipLevel {
+    var forward: ZSkipNode?
+    var span: Int
+}
+
+/// The fixed part of a skip list node.
+struct ZSkipNodeHeader {
+    var member: ByteBuffer
+    var score: Double
+    unowned(unsafe) var backward: ZSkipNode?
+    let levelCount: Int
+}
+
+/// A skip list node, with its levels allocated inline (one allocation per node, as Redis's flexible array).
+final class ZSkipNode: ManagedBuffer<ZSkipNodeHeader, ZSkipLevel> {
+    static func make(level: Int, member: ByteBuffer, score: Double) -> ZSkipNode {
+        let buffer = ZSkipNode.create(minimumCapacity: level) { _ in
+            ZSkipNodeHeader(member: member, score: score, backward: nil, levelCount: level)
+        }
+        let node = unsafeDowncast(buffer, to: ZSkipNode.self)
+        node.withUnsafeMutablePointerToElements { levels in
+            levels.initialize(repeating: ZSkipLevel(forward: nil, span: 0), count: level)
+        }
+        return node
+    }
+
+    deinit {
+        _ = withUnsafeMutablePointers { header, levels in
+            levels.deinitialize(count: header.pointee.levelCount)
+        }
+    }
+
+    @inline(__always) var member: ByteBuffer { header.member }
+    @inline(__always) var score: Double {
+        get { header.score }
+        set { header.score = newValue }
+    }
+    @inline(__always) var backward: ZSkipNode? {
+        get { header.backward }
+        set { header.backward = newValue }
+    }
+    @inline(__always) var levelCount: Int { header.levelCount }
+
+    @inline(__always) func forward(_ level: Int) -> ZSkipNode? {
+        withUnsafeMutablePointerToElements { $0[level].forward }
+    }
+    @inline(__always) func setForward(_ level: Int, _ node: ZSkipNode?) {
+        withUnsafeMutablePointerToElements { $0[level].forward = node }
+    }
+    @inline(__always) func span(_ level: Int) -> Int {
+        withUnsafeMutablePointerToElements { $0[level].span }
+    }
+    @inline(__always) func setSpan(_ level: Int, _ span: Int) {
+        withUnsafeMutablePointerToElements { $0[level].span = span }
+    }
+
+    /// Whether this node sorts before (`score`, `member`).
+    @inline(__always) func precedes(score: Double, member: ByteBuffer) -> Bool {
+        let own = header.score
+        return own < score || (own == score && header.member.lexCompare(member) < 0)
+    }
+}
+
+/// Redis's `zskiplist`: nodes ordered by (score, member) with spans, so that insert, delete, rank and
+/// the node at a rank are all O(log n).
+final class ZSkipList {
+    static let maxLevel = 32
+    let head: ZSkipNode
+    unowned(unsafe) private(set) var tail: ZSkipNode?
+    private(set) var length = 0
+    private(set) var level = 1
+    private var random: UInt64
+
+    init() {
+        head = ZSkipNode.make(level: Self.maxLevel, member: ByteBuffer(), score: 0)
+        random = 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt(bitPattern: ObjectIdentifier(head).hashValue))
+    }
+
+    deinit {
+        // Unlink iteratively: releasing a long chain of nodes recursively could overflow the stack.
+        var node = head.forward(0)
+        for i in 0..<Self.maxLevel { head.setForward(i, nil) }
+        while let current = node {
+            node = current.forward(0)
+            for i in 0..<current.levelCount { current.setForward(i, nil) }
+        }
+    }
+
+    /// The first node (lowest score), if any.
+    var first: ZSkipNode? { head.forward(0) }
+    /// The last node (highest score), if any.
+    var last: ZSkipNode? { tail }
+
+    private func randomLevel() -> Int {
+        // xorshift64*; a level goes up with probability 1/4, as ZSKIPLIST_P.
+        var level = 1
+        while level < Self.maxLevel {
+            random ^= random >> 12
+            random ^= random << 25
+            random ^= random >> 27
+            let bits = random &* 0x2545_F491_4F6C_DD1D
+            if bits >> 62 != 0 { break }
+            level += 1
+        }
+        return level
+    }
+
+    /// Inserts a new node; the member must not be in the list already.
+    @discardableResult
+    func insert(score: Double, member: ByteBuffer) -> ZSkipNode {
+        withUnsafeTemporaryAllocation(of: Unmanaged<ZSkipNode>.self, capacity: Self.maxLevel) { update in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.maxLevel) { rank in
+                var x = head
+                var i = level - 1
+                while i >= 0 {
+                    rank[i] = i == level - 1 ? 0 : rank[i + 1]
+                    while let next = x.forward(i), next.precedes(score: score, member: member) {
+                        rank[i] += x.span(i)
+                        x = next
+                    }
+                    update[i] = Unmanaged.passUnretained(x)
+                    i -= 1
+                }
+                let newLevel = randomLevel()
+                if newLevel > level {
+                    for j in level..<newLevel {
+                        rank[j] = 0
+                        update[j] = Unmanaged.passUnretained(head)
+                        head.setSpan(j, length)
+                    }
+                    level = newLevel
+                }
+                let node = ZSkipNode.make(level: newLevel, member: member, score: score)
+                for j in 0..<newLevel {
+                    let previous = update[j].takeUnretainedValue()
+                    node.setForward(j, previous.forward(j))
+                    previous.setForward(j, node)
+                    node.setSpan(j, previous.span(j) - (rank[0] - rank[j]))
+                    previous.setSpan(j, rank[0] - rank[j] + 1)
+                }
+                if newLevel < level {
+                    for j in newLevel..<level {
+                        let previous = update[j].takeUnretainedValue()
+                        previous.setSpan(j, previous.span(j) + 1)
+                    }
+                }
+                let previous = update[0].takeUnretainedValue()
+                node.backward = previous === head ? nil : previous
+                if let next = node.forward(0) {
+                    next.backward = node
+                } else {
+                    tail = node
+                }
+                length += 1
+                return node
+            }
+        }
+    }
+
+    /// Unlinks `node`, given the rightmost node before it at every level.
+    private func unlink(_ node: ZSkipNode, update: UnsafeMutableBufferPointer<Unmanaged<ZSkipNode>>) {
+        for i in 0..<level {
+            let previous = update[i].takeUnretainedValue()
+            if previous.forward(i) === node {
+                previous.setSpan(i, previous.span(i) + node.span(i) - 1)
+                previous.setForward(i, node.forward(i))
+            } else {
+                previous.setSpan(i, previous.span(i) - 1)
+            }
+        }
+        if let next = node.forward(0) {
+            next.backward = node.backward
+        } else {
+            tail = node.backward
+        }
+        while level > 1 && head.forward(level - 1) == nil { level -= 1 }
+        length -= 1
+    }
+
+    /// Fills `update` with the rightmost node before (`score`, `member`) at every level.
+    @inline(__always)
+    private func findPredecessors(
+        score: Double, member: ByteBuffer, update: UnsafeMutableBufferPointer<Unmanaged<ZSkipNode>>
+    ) -> ZSkipNode {
+        var x = head
+        var i = level - 1
+        while i >= 0 {
+            while let next = x.forward(i), next.precedes(score: score, member: member) { x = next }
+            update[i] = Unmanaged.passUnretained(x)
+            i -= 1
+        }
+        return x
+    }
+
+    /// Deletes the node with exactly (`score`, `member`); true if found.
+    @discardableResult
+    func delete(score: Double, member: ByteBuffer) -> Bool {
+        withUnsafeTemporaryAllocation(of: Unmanaged<ZSkipNode>.self, capacity: Self.maxLevel) { update in
+            let x = findPredecessors(score: score, member: member, update: update)
+            guard let node = x.forward(0), node.score == score, node.member.lexCompare(member) == 0 else {
+                return false
+            }
+            unlink(node, update: update)
+            for i in 0..<node.levelCount { node.setForward(i, nil) }
+            return true
+        }
+    }
+
+    /// Changes the score of the node (`current`, `member`) to `newScore`, in place when the order allows
+    /// (Redis's `zslUpdateScore`). The node must exist.
+    func updateScore(member: ByteBuffer, current: Double, newScore: Double) {
+        let moved: Bool = withUnsafeTemporaryAllocation(of: Unmanaged<ZSkipNode>.self, capacity: Self.maxLevel) {
+            update in
+            let x = findPredecessors(score: current, member: member, update: update)
+            guard let node = x.forward(0), node.score == current, node.member.lexCompare(member) == 0 else {
+                return false
+            }
+            let previousOK = node.backward.map { $0.score < newScore } ?? true
+            let nextOK = node.forward(0).map { $0.score > newScore } ?? true
+            if previousOK && nextOK {
+                node.score = newScore
+                return false
+            }
+            unlink(node, update: update)
+            for i in 0..<node.levelCount { node.setForward(i, nil) }
+            return true
+        }
+        if moved { insert(score: newScore, member: member) }
+    }
+
+    /// The 1-based rank of (`score`, `member`), or 0 if absent.
+    func rank(score: Double, member: ByteBuffer) -> Int {
+        var x = head
+        var rank = 0
+        var i = level - 1
+        while i >= 0 {
+            while let next = x.forward(i),
+                next.score < score || (next.score == score && next.member.lexCompare(member) <= 0)
+            {
+                rank += x.span(i)
+                x = next
+            }
+            if x !== head && x.score == score && x.member.lexCompare(member) == 0 { return rank }
+            i -= 1
+        }
+        return 0
+    }
+
+    /// The 1-based rank of `node`, which must be in the list.
+    func rank(of node: ZSkipNode) -> Int {
+        rank(score: node.score, member: node.member)
+    }
+
+    /// The node at 1-based `rank`, or nil if out of range.
+    func node(atRank rank: Int) -> ZSkipNode? {
+        guard rank >= 1 && rank <= length else { return nil }
+        var x = head
+        var traversed = 0
+        var i = level - 1
+        while i >= 0 {
+            while let next = x.forward(i), traversed + x.span(i) <= rank {
+                traversed += x.span(i)
+                x = next
+            }
+            if traversed == rank { return x }
+            i -= 1
+        }
+        return nil
+    }
+
+    // MARK: Score ranges
+
+    /// The first node whose score is in `range`, or nil.
+    func firstInRange(_ range: ZScoreRange) -> ZSkipNode? {
+        guard !range.isEmpty, let last = tail, range.isAboveMin(last.score),
+            let first = head.forward(0), range.isBelowMax(first.score)
+        else { return nil }
+        var x = head
+        var i = level - 1
+        while i >= 0 {
+            while let next = x.forward(i), !range.isAboveMin(next.score) { x = next }
+            i -= 1
+        }
+        guard let node = x.forward(0), range.isBelowMax(node.score) else { return nil }
+        return node
+    }
+
+    /// The last node whose score is in `range`, or nil.
+    func lastInRange(_ range: ZScoreRange) -> ZSkipNode? {
+        guard !range.isEmpty, let last = tail, range.isAboveMin(last.score),
+            let first = head.forward(0), range.isBelowMax(first.score)
+        else { return nil }
+        var x = head
+        var i = level - 1
+        while i >= 0 {
+            while let next = x.forward(i), range.isBelowMax(next.score) { x = next }
+            i -= 1
+        }
+        guard x !== head, range.isAboveMin(x.score) else { return nil }
+        return x
+    }
+
+    // MARK: Lex ranges (skip list traversal, as zslFirstInLexRange / zslLastInLexRange)
+
+    /// The first node in the lexicographic `range`, found by descending the levels.
+    func firstInLexRange(_ range: ZLexRange) -> ZSkipNode? {
+        guard !range.isEmpty, let last = tail, range.isAboveMin(last.member),
+            let first = head.forward(0), range.isBelowMax(first.member)
+        else { return nil }
+        var x = head
+        var i = level - 1
+        while i >= 0 {
+            while let next = x.forward(i), !range.isAboveMin(next.member) { x = next }
+            i -= 1
+        }
+        guard let node = x.forward(0), range.isBelowMax(node.member) else { return nil }
+        return node
+    }
+
+    /// The last node in the lexicographic `range`, found by descending the levels.
+    func lastInLexRange(_ range: ZLexRange) -> ZSkipNode? {
+        guard !range.isEmpty, let last = tail, range.isAboveMin(last.member),
+            let first = head.forward(0), range.isBelowMax(first.member)
+        else { return nil }
+        var x = head
+        var i = level - 1
+        while i >= 0 {
+            while let next = x.forward(i), range.isBelowMax(next.member) { x = next }
+            i -= 1
+        }
+        guard x !== head, range.isAboveMin(x.member) else { return nil }
+        return x
+    }
+
+    /// Deletes `node`, which must be in the list.
+    func delete(_ node: ZSkipNode) {
+        delete(score: node.score, member: node.member)
+    }
+}
+
+extension ByteBuffer {
+    /// Compares the readable bytes as Redis's `sdscmp` does: memcmp, then the shorter one first.
+    @inline(__always)
+    func lexCompare(_ other: ByteBuffer) -> Int {
+        withUnsafeReadableBytes { a in
+            other.withUnsafeReadableBytes { b in
+                let common = Swift.min(a.count, b.count)
+                if common > 0, let pa = a.baseAddress, let pb = b.baseAddress {
+                    let result = memcmp(pa, pb, common)
+                    if result != 0 { return Int(result) }
+                }
+                return a.count - b.count
+            }
+        }
+    }
+}
