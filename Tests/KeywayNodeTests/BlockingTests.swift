@@ -32,7 +32,21 @@ struct BlockingTests {
         await node.stop()
     }
 
-    /// Lets a command sent by another task reach the server and block there.
+    /// Waits until the server reports `count` blocked clients (INFO clients), so that a push cannot overtake the
+    /// command it should wake.
+    private static func blocked(_ observer: RESPTestClient, _ count: Int) async throws {
+        for _ in 0..<1000 {
+            if let info = try await observer.command(["INFO", "clients"]).string,
+                info.contains("blocked_clients:\(count)\r")
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        Issue.record("the server never reported \(count) blocked clients")
+    }
+
+    /// Lets a command sent by another task reach the server (when there is nothing to observe).
     private static func settle() async throws { try await Task.sleep(for: .milliseconds(150)) }
 
     @Test("BLPOP on several keys is woken by RPUSH from another connection, from the pushed key")
@@ -42,7 +56,7 @@ struct BlockingTests {
             let pusher = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); pusher.close() }
             let blocked = Task { try await waiter.command(["BLPOP", "k1", "k2", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(pusher, 1)
             let pushed = try await pusher.command(["RPUSH", "k2", "a", "b"])
             let served = try await blocked.value
             return [pushed, served, try await pusher.command(["LRANGE", "k2", "0", "-1"])]
@@ -57,11 +71,11 @@ struct BlockingTests {
             defer { for client in clients { client.close() } }
             let first = clients[0], second = clients[1], third = clients[2]
             let a = Task { try await first.command(["BLPOP", "k", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(clients[3], 1)
             let b = Task { try await second.command(["BRPOP", "k", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(clients[3], 2)
             let c = Task { try await third.command(["BLMPOP", "0", "2", "other", "k", "LEFT", "COUNT", "2"]) }
-            try await Self.settle()
+            try await Self.blocked(clients[3], 3)
             let pushed = try await clients[3].command(["RPUSH", "k", "1", "2", "3", "4", "5"])
             return [pushed, try await a.value, try await b.value, try await c.value,
                     try await clients[3].command(["LRANGE", "k", "0", "-1"])]
@@ -75,10 +89,10 @@ struct BlockingTests {
             let second = try await RESPTestClient.connect(port: port)
             let pusher = try await RESPTestClient.connect(port: port)
             defer { first.close(); second.close(); pusher.close() }
-            let a = Task { try await first.command(["BLPOP", "k", "1"]) }
-            try await Self.settle()
-            let b = Task { try await second.command(["BLPOP", "k", "0.6"]) }
-            try await Self.settle()
+            let a = Task { try await first.command(["BLPOP", "k", "0"]) }
+            try await Self.blocked(pusher, 1)
+            let b = Task { try await second.command(["BLPOP", "k", "1"]) }
+            try await Self.blocked(pusher, 2)
             let pushed = try await pusher.command(["LPUSH", "k", "only"])
             return [pushed, try await a.value, try await b.value, try await pusher.command(["EXISTS", "k"])]
         }
@@ -134,6 +148,7 @@ struct BlockingTests {
                 done.set()
                 return replies
             }
+            try await Self.blocked(pusher, 1)
             try await Self.settle()
             #expect(!done.isSet, "the pipeline must wait behind BLPOP")
             // The pipelined RPUSH has not run yet.
@@ -150,7 +165,7 @@ struct BlockingTests {
             let other = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); other.close() }
             let blocked = Task { try await waiter.command(["BRPOP", "k", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(other, 1)
             var replies: [RESPValue] = []
             for i in 0..<20 { replies.append(try await other.command(["SET", "key\(i)", "v"])) }
             replies.append(try await other.command(["DBSIZE"]))
@@ -168,14 +183,14 @@ struct BlockingTests {
             defer { for client in clients { client.close() } }
             let mover = clients[0], popper = clients[1], legacy = clients[2]
             let move = Task { try await mover.command(["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(clients[3], 1)
             let pop = Task { try await popper.command(["BLPOP", "dst", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(clients[3], 2)
             let pushed = try await clients[3].command(["RPUSH", "src", "a", "b"])
             let moved = try await move.value
             let popped = try await pop.value
             let old = Task { try await legacy.command(["BRPOPLPUSH", "empty", "dst2", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(clients[3], 1)
             let pushed2 = try await clients[3].command(["LPUSH", "empty", "z"])
             return [pushed, moved, popped, try await clients[3].command(["LRANGE", "src", "0", "-1"]),
                     try await clients[3].command(["EXISTS", "dst"]), pushed2, try await old.value,
@@ -190,7 +205,7 @@ struct BlockingTests {
             let other = try await RESPTestClient.connect(port: port)
             defer { mover.close(); other.close() }
             let move = Task { try await mover.command(["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(other, 1)
             let set = try await other.command(["SET", "dst", "string"])
             let pushed = try await other.command(["RPUSH", "src", "a"])
             return [set, pushed, try await move.value, try await other.command(["LLEN", "src"])]
@@ -204,7 +219,7 @@ struct BlockingTests {
             let writer = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); writer.close() }
             let blocked = Task { try await waiter.command(["BLPOP", "k", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(writer, 1)
             let replies = try await writer.pipeline([
                 ["MULTI"], ["RPUSH", "k", "a"], ["RPUSH", "k", "b"], ["LPOP", "k"], ["EXEC"],
             ])
@@ -219,11 +234,11 @@ struct BlockingTests {
             let writer = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); writer.close() }
             let blocked = Task { try await waiter.command(["BLPOP", "k", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(writer, 1)
             var replies = [
                 try await writer.command(["SET", "k", "v"]), try await writer.command(["SADD", "k2", "m"]),
             ]
-            try await Self.settle()
+            try await Self.blocked(writer, 1)
             replies.append(try await writer.command(["DEL", "k"]))
             replies.append(try await writer.command(["RPUSH", "k", "x"]))
             replies.append(try await blocked.value)
@@ -238,8 +253,8 @@ struct BlockingTests {
             let writer = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); writer.close() }
             let selected = try await waiter.command(["SELECT", "1"])
-            let blocked = Task { try await waiter.command(["BLPOP", "k", "0.4"]) }
-            try await Self.settle()
+            let blocked = Task { try await waiter.command(["BLPOP", "k", "1"]) }
+            try await Self.blocked(writer, 1)
             let pushed = try await writer.command(["RPUSH", "k", "v"])
             return [selected, pushed, try await blocked.value, try await writer.command(["LLEN", "k"])]
         }
@@ -253,11 +268,11 @@ struct BlockingTests {
             defer { for client in clients { client.close() } }
             let a = clients[0], b = clients[1], c = clients[2]
             let min = Task { try await a.command(["BZPOPMIN", "z", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(clients[3], 1)
             let max = Task { try await b.command(["BZPOPMAX", "z", "other", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(clients[3], 2)
             let multi = Task { try await c.command(["BZMPOP", "0", "1", "z", "MIN", "COUNT", "5"]) }
-            try await Self.settle()
+            try await Self.blocked(clients[3], 3)
             let added = try await clients[3].command(["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"])
             return [added, try await min.value, try await max.value, try await multi.value,
                     try await clients[3].command(["EXISTS", "z"])]
@@ -272,11 +287,11 @@ struct BlockingTests {
             defer { waiter.close(); writer.close() }
             _ = try await waiter.command(["HELLO", "3"])
             let pop = Task { try await waiter.command(["BZPOPMIN", "z", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(writer, 1)
             let added = try await writer.command(["ZADD", "z", "1.5", "m"])
             let popped = try await pop.value
             let list = Task { try await waiter.command(["BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "3"]) }
-            try await Self.settle()
+            try await Self.blocked(writer, 1)
             let pushed = try await writer.command(["RPUSH", "l", "1", "2"])
             return [added, popped, pushed, try await list.value]
         }
@@ -289,10 +304,10 @@ struct BlockingTests {
             let writer = try await RESPTestClient.connect(port: port)
             defer { writer.close() }
             let blocked = Task { try? await waiter.command(["BLPOP", "k", "0"]) }
-            try await Self.settle()
+            try await Self.blocked(writer, 1)
             waiter.close()
             _ = await blocked.value
-            try await Self.settle()
+            try await Self.blocked(writer, 0)
             return [try await writer.command(["RPUSH", "k", "v"]), try await writer.command(["LLEN", "k"])]
         }
     }

@@ -494,6 +494,38 @@ struct KeysTests {
         await diff.stop()
     }
 
+    @Test("RESTORE can set LRU idle time and LFU frequency; OBJECT IDLETIME/FREQ follow the eviction policy",
+          .enabled(if: RedisServerProcess.isAvailable))
+    func restoreAccessMetadata() async throws {
+        let diff = try await Differential.start()
+        _ = try await diff.redisClient.command(["SET", "src", "value"])
+        guard case .bulkString(let payload) = try await diff.redisClient.command(["DUMP", "src"]) else {
+            Issue.record("DUMP failed")
+            await diff.stop()
+            return
+        }
+        let p = Array(payload.readableBytesView)
+        func bytes(_ words: [String]) -> [[UInt8]] { words.map { Array($0.utf8) } }
+        let commands: [[[UInt8]]] = [
+            bytes(["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]),
+            bytes(["RESTORE", "foo", "0"]) + [p] + bytes(["FREQ", "100"]),
+            bytes(["OBJECT", "FREQ", "foo"]), bytes(["OBJECT", "IDLETIME", "foo"]),
+            bytes(["SET", "fresh", "v"]), bytes(["OBJECT", "FREQ", "fresh"]),
+            bytes(["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]),
+            bytes(["RESTORE", "bar", "0"]) + [p] + bytes(["IDLETIME", "1000"]),
+            bytes(["OBJECT", "IDLETIME", "bar"]), bytes(["OBJECT", "FREQ", "bar"]), bytes(["GET", "bar"]),
+            bytes(["TOUCH", "bar"]), bytes(["OBJECT", "IDLETIME", "bar"]),
+            bytes(["CONFIG", "SET", "maxmemory-policy", "noeviction"]),
+        ]
+        for command in commands {
+            let expected = try await diff.redisClient.command(bytes: command)
+            let actual = try await diff.nodeClient.command(bytes: command)
+            let name = command.prefix(3).map { String(decoding: $0, as: UTF8.self) }
+            #expect(StringKeyTestSupport.compare(name, expected, actual), "\(name): redis \(expected) vs keyway \(actual)")
+        }
+        await diff.stop()
+    }
+
     @Test("Randomized differential: thousands of string and key commands with short expiries",
           .enabled(if: RedisServerProcess.isAvailable), arguments: [(UInt64(1), false), (UInt64(2), true)])
     func randomized(seed: UInt64, resp3: Bool) async throws {

@@ -138,12 +138,13 @@ struct ListTests {
         await diff.stop()
     }
 
-    @Test("Key type, expiry and WATCH interplay of list writes")
+    @Test("Key type and encoding; a push keeps the TTL, deleting the emptied list drops it")
     func typeAndExpiry() async throws {
         let diff = try await Differential.start()
         try await diff.run([
             ["RPUSH", "l", "a"], ["TYPE", "l"], ["OBJECT", "ENCODING", "l"], ["PEXPIRE", "l", "100000"],
-            ["RPUSH", "l", "b"], ["TTL", "l"], ["LPOP", "l", "2"], ["EXISTS", "l"], ["TTL", "l"],
+            ["RPUSH", "l", "b"], ["PERSIST", "l"], ["PEXPIRE", "l", "100000"], ["LPOP", "l", "2"], ["EXISTS", "l"],
+            ["TTL", "l"], ["RPUSH", "l", "c"], ["TTL", "l"],
         ])
         await diff.stop()
     }

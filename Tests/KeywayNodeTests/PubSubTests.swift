@@ -45,7 +45,17 @@ struct PubSubTests {
         return try await client.send(raw: buffer, replies: frames)
     }
 
-    private static func settle() async throws { try await Task.sleep(for: .milliseconds(100)) }
+    /// Polls `command` until it replies `expected` (a subscription made by another connection is in place).
+    private static func waitFor(
+        _ client: RESPTestClient, _ command: [String], _ expected: RESPValue,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        for _ in 0..<1000 {
+            if try await client.command(command) == expected { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        Issue.record("\(command) never replied \(expected)", sourceLocation: sourceLocation)
+    }
 
     /// Subscribe and unsubscribe confirmations with their counts, the subscriber context, and the null-name
     /// confirmation of an unsubscribe with nothing to unsubscribe from.
@@ -85,7 +95,8 @@ struct PubSubTests {
                 try await Self.frames(resp2, [["SUBSCRIBE", "news"], ["PSUBSCRIBE", "sp[o]rt?"]], 2 + 3)
             }
             let second = Task { try await Self.frames(resp3, [["PSUBSCRIBE", "n*"]], 1 + 3) }
-            try await Self.settle()
+            try await Self.waitFor(publisher, ["PUBSUB", "NUMSUB", "news"], .array([.bulk("news"), .integer(1)]))
+            try await Self.waitFor(publisher, ["PUBSUB", "NUMPAT"], .integer(2))
             let published = [
                 try await publisher.command(["PUBLISH", "news", "hello"]),
                 try await publisher.command(["PUBLISH", "nothing", "x"]),
@@ -121,7 +132,7 @@ struct PubSubTests {
             let received = Task {
                 try await Self.frames(subscriber, [["SSUBSCRIBE", "sc"], ["SUBSCRIBE", "plain"]], 2 + 2)
             }
-            try await Self.settle()
+            try await Self.waitFor(publisher, ["PUBSUB", "NUMSUB", "plain"], .array([.bulk("plain"), .integer(1)]))
             let replies = [
                 try await publisher.command(["SPUBLISH", "sc", "m1"]),
                 try await publisher.command(["PUBLISH", "sc", "not-shard"]),
@@ -160,7 +171,7 @@ struct PubSubTests {
                 replies.append(.array(channels.sorted { $0.description < $1.description }))
             }
             clients[1].close()
-            try await Self.settle()
+            try await Self.waitFor(query, ["PUBSUB", "NUMSUB", "alpha"], .array([.bulk("alpha"), .integer(1)]))
             replies.append(try await query.command(["PUBSUB", "NUMSUB", "alpha"]))
             replies.append(try await query.command(["PUBSUB", "NUMPAT"]))
             return replies
@@ -190,7 +201,7 @@ struct PubSubTests {
         let received = Task {
             try await Self.frames(subscriber, [["SUBSCRIBE", "ch"]], 1 + perPublisher * publishers.count)
         }
-        try await Self.settle()
+        try await Self.waitFor(publishers[0], ["PUBSUB", "NUMSUB", "ch"], .array([.bulk("ch"), .integer(1)]))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, publisher) in publishers.enumerated() {
                 group.addTask {
@@ -230,8 +241,7 @@ struct PubSubTests {
         let slow = try SlowSubscriberSocket(port: node.port)
         slow.send("*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nslow\r\n")
         let publisher = try await node.client()
-        try await Self.settle()
-        #expect(try await publisher.command(["PUBSUB", "NUMSUB", "slow"]) == .array([.bulk("slow"), .integer(1)]))
+        try await Self.waitFor(publisher, ["PUBSUB", "NUMSUB", "slow"], .array([.bulk("slow"), .integer(1)]))
         let payload = String(repeating: "x", count: 64 * 1024)
         var published = 0
         var subscribers: Int64 = 1
@@ -263,7 +273,7 @@ struct PubSubTests {
         _ = try await Self.frames(second, [["SUBSCRIBE", "a"], ["PSUBSCRIBE", "p*", "q*"]], 3)
         first.close()
         #expect(try await second.command(["RESET"]) == .simpleString("RESET"))
-        try await Self.settle()
+        try await Self.waitFor(second, ["PUBSUB", "NUMPAT"], .integer(0))
         let state = node.server.state
         let counts = state.lock.withLock {
             (state.pubsub.channels.count, state.pubsub.patterns.count, state.pubsub.shardChannels.count,

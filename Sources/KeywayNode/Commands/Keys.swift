@@ -518,10 +518,10 @@ final class RestoredAccessTimes: @unchecked Sendable {
     private static func identity(of object: RedisObject) -> Int {
         switch object {
         case .string(let value): return value.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) }
-        case .list(let list): return ObjectIdentifier(list).hashValue
-        case .hash(let hash): return ObjectIdentifier(hash).hashValue
-        case .set(let set): return ObjectIdentifier(set).hashValue
-        case .zset(let zset): return ObjectIdentifier(zset).hashValue
+        case .list(let list): return Int(bitPattern: ObjectIdentifier(list))
+        case .hash(let hash): return Int(bitPattern: ObjectIdentifier(hash))
+        case .set(let set): return Int(bitPattern: ObjectIdentifier(set))
+        case .zset(let zset): return Int(bitPattern: ObjectIdentifier(zset))
         }
     }
 
@@ -534,6 +534,9 @@ final class RestoredAccessTimes: @unchecked Sendable {
                 entries = entries.filter { databases[$0.key] != nil }
                 databases[id] = WeakDatabase(database: database)
             }
+            // Bounded: entries of keys deleted or overwritten since are only dropped when looked at, so a
+            // large backlog is simply forgotten (those keys then report 0 again).
+            if entries[id, default: [:]].count >= 100_000 { entries[id] = [:] }
             entries[id, default: [:]][key.compacted()] = Entry(
                 identity: Self.identity(of: object), lastAccess: lastAccess, frequency: frequency)
         }

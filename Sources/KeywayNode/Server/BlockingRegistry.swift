@@ -207,6 +207,13 @@ extension NodeState {
         }
     }
 
+    /// Serves the clients blocked on keys of `db` that now hold data: for commands that change a whole database
+    /// at once (SWAPDB; Redis's `scanDatabaseForReadyKeys`). Called under the lock.
+    func serveBlockedClients(inDatabase db: Int) {
+        let keys = blocking.waiting.keys.filter { $0.db == db }.map { (db: $0.db, key: $0.key) }
+        if !keys.isEmpty { serveReadyKeys(keys) }
+    }
+
     /// Runs the non-blocking form of `client`'s command on `key`. False when there was nothing to serve.
     private func serveBlocked(_ client: BlockedClient, key: ByteBuffer, invocation: inout Invocation) -> Bool {
         switch client.operation {

@@ -190,6 +190,14 @@ extension NodeState {
         return receivers
     }
 
+    /// Delivers a message published outside a client command (keyspace notifications, the cluster bus) to every
+    /// subscriber through its push queue. Returns the number of receivers. Called under the lock.
+    @discardableResult
+    func publish(channel: ByteBuffer, payload: ByteBuffer, shard: Bool = false) -> Int {
+        var unused = ReplyWriter(buffer: ByteBuffer(), resp3: false)
+        return publish(channel: channel, payload: payload, shard: shard, publisher: nil, ownReply: &unused)
+    }
+
     private func send(_ frame: ByteBuffer, to session: ClientSession, publisher: ClientSession?, ownReply: inout ReplyWriter) {
         if session === publisher {
             ownReply.buffer.writeImmutableBuffer(frame)
