@@ -46,6 +46,16 @@ struct BlockingTests {
         Issue.record("the server never reported \(count) blocked clients")
     }
 
+    /// Sends a command that may block; closes the connection (failing the test) if no reply came in 20 seconds.
+    private static func guarded(_ client: RESPTestClient, _ command: [String]) async throws -> RESPValue {
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(20))
+            client.close()
+        }
+        defer { watchdog.cancel() }
+        return try await client.command(command)
+    }
+
     /// Lets a command sent by another task reach the server (when there is nothing to observe).
     private static func settle() async throws { try await Task.sleep(for: .milliseconds(150)) }
 
@@ -55,7 +65,7 @@ struct BlockingTests {
             let waiter = try await RESPTestClient.connect(port: port)
             let pusher = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); pusher.close() }
-            let blocked = Task { try await waiter.command(["BLPOP", "k1", "k2", "0"]) }
+            let blocked = Task { try await Self.guarded(waiter, ["BLPOP", "k1", "k2", "0"]) }
             try await Self.blocked(pusher, 1)
             let pushed = try await pusher.command(["RPUSH", "k2", "a", "b"])
             let served = try await blocked.value
@@ -70,11 +80,11 @@ struct BlockingTests {
             for _ in 0..<4 { clients.append(try await RESPTestClient.connect(port: port)) }
             defer { for client in clients { client.close() } }
             let first = clients[0], second = clients[1], third = clients[2]
-            let a = Task { try await first.command(["BLPOP", "k", "0"]) }
+            let a = Task { try await Self.guarded(first, ["BLPOP", "k", "0"]) }
             try await Self.blocked(clients[3], 1)
-            let b = Task { try await second.command(["BRPOP", "k", "0"]) }
+            let b = Task { try await Self.guarded(second, ["BRPOP", "k", "0"]) }
             try await Self.blocked(clients[3], 2)
-            let c = Task { try await third.command(["BLMPOP", "0", "2", "other", "k", "LEFT", "COUNT", "2"]) }
+            let c = Task { try await Self.guarded(third, ["BLMPOP", "0", "2", "other", "k", "LEFT", "COUNT", "2"]) }
             try await Self.blocked(clients[3], 3)
             let pushed = try await clients[3].command(["RPUSH", "k", "1", "2", "3", "4", "5"])
             return [pushed, try await a.value, try await b.value, try await c.value,
@@ -89,9 +99,9 @@ struct BlockingTests {
             let second = try await RESPTestClient.connect(port: port)
             let pusher = try await RESPTestClient.connect(port: port)
             defer { first.close(); second.close(); pusher.close() }
-            let a = Task { try await first.command(["BLPOP", "k", "0"]) }
+            let a = Task { try await Self.guarded(first, ["BLPOP", "k", "0"]) }
             try await Self.blocked(pusher, 1)
-            let b = Task { try await second.command(["BLPOP", "k", "1"]) }
+            let b = Task { try await Self.guarded(second, ["BLPOP", "k", "1"]) }
             try await Self.blocked(pusher, 2)
             let pushed = try await pusher.command(["LPUSH", "k", "only"])
             return [pushed, try await a.value, try await b.value, try await pusher.command(["EXISTS", "k"])]
@@ -141,6 +151,11 @@ struct BlockingTests {
             defer { waiter.close(); pusher.close() }
             let done = BlockingTestFlag()
             let pipeline = Task {
+                let watchdog = Task {
+                    try await Task.sleep(for: .seconds(20))
+                    waiter.close()
+                }
+                defer { watchdog.cancel() }
                 let replies = try await waiter.pipeline([
                     ["BLPOP", "k", "0"], ["PING"], ["RPUSH", "other", "x"], ["LLEN", "k"], ["BLPOP", "k", "0.05"],
                     ["ECHO", "last"],
@@ -164,7 +179,7 @@ struct BlockingTests {
             let waiter = try await RESPTestClient.connect(port: port)
             let other = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); other.close() }
-            let blocked = Task { try await waiter.command(["BRPOP", "k", "0"]) }
+            let blocked = Task { try await Self.guarded(waiter, ["BRPOP", "k", "0"]) }
             try await Self.blocked(other, 1)
             var replies: [RESPValue] = []
             for i in 0..<20 { replies.append(try await other.command(["SET", "key\(i)", "v"])) }
@@ -182,14 +197,14 @@ struct BlockingTests {
             for _ in 0..<4 { clients.append(try await RESPTestClient.connect(port: port)) }
             defer { for client in clients { client.close() } }
             let mover = clients[0], popper = clients[1], legacy = clients[2]
-            let move = Task { try await mover.command(["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"]) }
+            let move = Task { try await Self.guarded(mover, ["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"]) }
             try await Self.blocked(clients[3], 1)
-            let pop = Task { try await popper.command(["BLPOP", "dst", "0"]) }
+            let pop = Task { try await Self.guarded(popper, ["BLPOP", "dst", "0"]) }
             try await Self.blocked(clients[3], 2)
             let pushed = try await clients[3].command(["RPUSH", "src", "a", "b"])
             let moved = try await move.value
             let popped = try await pop.value
-            let old = Task { try await legacy.command(["BRPOPLPUSH", "empty", "dst2", "0"]) }
+            let old = Task { try await Self.guarded(legacy, ["BRPOPLPUSH", "empty", "dst2", "0"]) }
             try await Self.blocked(clients[3], 1)
             let pushed2 = try await clients[3].command(["LPUSH", "empty", "z"])
             return [pushed, moved, popped, try await clients[3].command(["LRANGE", "src", "0", "-1"]),
@@ -204,7 +219,7 @@ struct BlockingTests {
             let mover = try await RESPTestClient.connect(port: port)
             let other = try await RESPTestClient.connect(port: port)
             defer { mover.close(); other.close() }
-            let move = Task { try await mover.command(["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"]) }
+            let move = Task { try await Self.guarded(mover, ["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"]) }
             try await Self.blocked(other, 1)
             let set = try await other.command(["SET", "dst", "string"])
             let pushed = try await other.command(["RPUSH", "src", "a"])
@@ -218,7 +233,7 @@ struct BlockingTests {
             let waiter = try await RESPTestClient.connect(port: port)
             let writer = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); writer.close() }
-            let blocked = Task { try await waiter.command(["BLPOP", "k", "0"]) }
+            let blocked = Task { try await Self.guarded(waiter, ["BLPOP", "k", "0"]) }
             try await Self.blocked(writer, 1)
             let replies = try await writer.pipeline([
                 ["MULTI"], ["RPUSH", "k", "a"], ["RPUSH", "k", "b"], ["LPOP", "k"], ["EXEC"],
@@ -233,7 +248,7 @@ struct BlockingTests {
             let waiter = try await RESPTestClient.connect(port: port)
             let writer = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); writer.close() }
-            let blocked = Task { try await waiter.command(["BLPOP", "k", "0"]) }
+            let blocked = Task { try await Self.guarded(waiter, ["BLPOP", "k", "0"]) }
             try await Self.blocked(writer, 1)
             var replies = [
                 try await writer.command(["SET", "k", "v"]), try await writer.command(["SADD", "k2", "m"]),
@@ -253,10 +268,14 @@ struct BlockingTests {
             let writer = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); writer.close() }
             let selected = try await waiter.command(["SELECT", "1"])
-            let blocked = Task { try await waiter.command(["BLPOP", "k", "1"]) }
+            let blocked = Task { try await Self.guarded(waiter, ["BLPOP", "k", "0"]) }
             try await Self.blocked(writer, 1)
             let pushed = try await writer.command(["RPUSH", "k", "v"])
-            return [selected, pushed, try await blocked.value, try await writer.command(["LLEN", "k"])]
+            // Still blocked: the push went to db 0.
+            try await Self.blocked(writer, 1)
+            let other = try await writer.pipeline([["SELECT", "1"], ["RPUSH", "k", "w"]])
+            return [selected, pushed] + other + [try await blocked.value, try await writer.command(["LLEN", "k"]),
+                    try await writer.command(["SELECT", "0"]), try await writer.command(["LLEN", "k"])]
         }
     }
 
@@ -267,11 +286,11 @@ struct BlockingTests {
             for _ in 0..<4 { clients.append(try await RESPTestClient.connect(port: port)) }
             defer { for client in clients { client.close() } }
             let a = clients[0], b = clients[1], c = clients[2]
-            let min = Task { try await a.command(["BZPOPMIN", "z", "0"]) }
+            let min = Task { try await Self.guarded(a, ["BZPOPMIN", "z", "0"]) }
             try await Self.blocked(clients[3], 1)
-            let max = Task { try await b.command(["BZPOPMAX", "z", "other", "0"]) }
+            let max = Task { try await Self.guarded(b, ["BZPOPMAX", "z", "other", "0"]) }
             try await Self.blocked(clients[3], 2)
-            let multi = Task { try await c.command(["BZMPOP", "0", "1", "z", "MIN", "COUNT", "5"]) }
+            let multi = Task { try await Self.guarded(c, ["BZMPOP", "0", "1", "z", "MIN", "COUNT", "5"]) }
             try await Self.blocked(clients[3], 3)
             let added = try await clients[3].command(["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"])
             return [added, try await min.value, try await max.value, try await multi.value,
@@ -286,11 +305,11 @@ struct BlockingTests {
             let writer = try await RESPTestClient.connect(port: port)
             defer { waiter.close(); writer.close() }
             _ = try await waiter.command(["HELLO", "3"])
-            let pop = Task { try await waiter.command(["BZPOPMIN", "z", "0"]) }
+            let pop = Task { try await Self.guarded(waiter, ["BZPOPMIN", "z", "0"]) }
             try await Self.blocked(writer, 1)
             let added = try await writer.command(["ZADD", "z", "1.5", "m"])
             let popped = try await pop.value
-            let list = Task { try await waiter.command(["BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "3"]) }
+            let list = Task { try await Self.guarded(waiter, ["BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "3"]) }
             try await Self.blocked(writer, 1)
             let pushed = try await writer.command(["RPUSH", "l", "1", "2"])
             return [added, popped, pushed, try await list.value]
@@ -303,7 +322,7 @@ struct BlockingTests {
             let waiter = try await RESPTestClient.connect(port: port)
             let writer = try await RESPTestClient.connect(port: port)
             defer { writer.close() }
-            let blocked = Task { try? await waiter.command(["BLPOP", "k", "0"]) }
+            let blocked = Task { try? await Self.guarded(waiter, ["BLPOP", "k", "0"]) }
             try await Self.blocked(writer, 1)
             waiter.close()
             _ = await blocked.value

@@ -40,6 +40,12 @@ struct PubSubTests {
     private static func frames(_ client: RESPTestClient, _ commands: [[String]], _ frames: Int) async throws
         -> [RESPValue]
     {
+        // A frame that never comes fails the test (the connection is closed) instead of hanging it.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(20))
+            client.close()
+        }
+        defer { watchdog.cancel() }
         var buffer = ByteBuffer()
         for command in commands { buffer.writeRESPCommand(command) }
         return try await client.send(raw: buffer, replies: frames)

@@ -31,6 +31,7 @@ final class ClusterController: @unchecked Sendable {
             state = ClusterState(myID: ClusterState.randomNodeID(), ip: ip, port: configuration.port, busPort: busPort)
             state.version = 1
         }
+        isOK = state.isOK
     }
 
     /// The address this node announces: the bind address unless it is a wildcard (then learned from MEET).
@@ -41,9 +42,13 @@ final class ClusterController: @unchecked Sendable {
         }
     }
 
+    /// Whether every slot is served by a reachable primary, recomputed on each change (read per command).
+    private(set) var isOK = false
+
     /// Marks the state changed (saved to the config file and gossiped soon).
     func changed() {
         state.version &+= 1
+        isOK = state.isOK
     }
 
     /// Writes the config file if the state changed since the last save. Called under the lock.

@@ -45,7 +45,7 @@ extension ClusterController {
             }
         }
         guard let slot, let owner else { return nil }
-        if !state.isOK { return RedisError("CLUSTERDOWN The cluster is down") }
+        if !isOK { return RedisError("CLUSTERDOWN The cluster is down") }
         if (migrating || importing) && isMigrate { return nil }
         if migrating && missingKeys > 0 {
             if multipleKeys { return RedisError("TRYAGAIN Multiple keys request during rehashing of slot") }

@@ -198,6 +198,11 @@ extension NodeState {
         guard let handler = handlers.handler(for: spec) else {
             return reply.error(RedisError("ERR unknown command '\(spec.name)', with args beginning with: "))
         }
+        // Statistics, slow log and MONITOR count each command of the transaction, as Redis's call() does; CLIENT
+        // REPLY must not cut replies out of EXEC's array, so it applies only after EXEC.
+        let replyMode = session.replyMode
+        session.replyMode = .on
+        let ticket = commandWillRun(session: session, reply: reply)
         var invocation = Invocation(args: args, spec: spec, node: self, session: session, reply: reply, now: now)
         blocking.mayBlock = false
         do {
@@ -208,6 +213,10 @@ extension NodeState {
         blocking.pending = nil
         session.lastCommand = spec.name
         reply = invocation.reply
+        let modeSetByCommand = session.replyMode
+        session.replyMode = .on
+        commandDidRun(ticket, spec: spec, args: args, session: session, reply: &reply)
+        session.replyMode = modeSetByCommand != .on ? modeSetByCommand : replyMode
         let produced = invocation.effects
         if !produced.isEmpty {
             effects.propagated.append(contentsOf: produced.propagated)
