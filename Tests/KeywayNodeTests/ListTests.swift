@@ -148,4 +148,75 @@ struct ListTests {
         ])
         await diff.stop()
     }
+
+    @Test("Randomized list workload: every reply matches redis-server", arguments: [false, true])
+    func randomized(resp3: Bool) async throws {
+        let diff = try await Differential.start(resp3: resp3)
+        var random = ListTestRandom(seed: resp3 ? 7 : 42)
+        var commands: [[String]] = [["SET", "s", "string"]]
+        for _ in 0..<1200 { commands.append(random.listCommand()) }
+        try await diff.run(commands)
+        await diff.stop()
+    }
+}
+
+/// A seeded generator of list commands over a few keys and a small alphabet, so that matches and edge cases
+/// (empty lists, out-of-range indexes, wrong types) come up often.
+struct ListTestRandom {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+
+    mutating func next(_ bound: Int) -> Int {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return Int(state % UInt64(bound))
+    }
+
+    mutating func pick<T>(_ options: [T]) -> T { options[next(options.count)] }
+
+    mutating func key() -> String { pick(["l1", "l1", "l2", "l3", "s"]) }
+    mutating func value() -> String { pick(["a", "b", "c", "d", "", "a", "ab"]) }
+    mutating func index() -> String { String(next(13) - 6) }
+    mutating func side() -> String { pick(["LEFT", "RIGHT", "left"]) }
+
+    mutating func listCommand() -> [String] {
+        // The blocking forms wait 10 ms on empty lists: keep them rare.
+        var choice = next(22)
+        if choice >= 16 && choice <= 18 && next(4) != 0 { choice = 21 }
+        switch choice {
+        case 0: return ["LPUSH", key()] + (0...next(3)).map { _ in value() }
+        case 1: return ["RPUSH", key()] + (0...next(4)).map { _ in value() }
+        case 2: return [pick(["LPUSHX", "RPUSHX"]), key(), value()]
+        case 3: return [pick(["LPOP", "RPOP"]), key()]
+        case 4: return [pick(["LPOP", "RPOP"]), key(), String(next(5))]
+        case 5: return ["LLEN", key()]
+        case 6: return ["LRANGE", key(), index(), index()]
+        case 7: return ["LINDEX", key(), index()]
+        case 8: return ["LSET", key(), index(), value()]
+        case 9: return ["LREM", key(), String(next(5) - 2), value()]
+        case 10: return ["LTRIM", key(), index(), index()]
+        case 11: return ["LINSERT", key(), pick(["BEFORE", "AFTER"]), value(), value()]
+        case 12:
+            var command = ["LPOS", key(), value()]
+            if next(2) == 0 { command += ["RANK", pick(["1", "2", "-1", "-2", "3"])] }
+            if next(2) == 0 { command += ["COUNT", String(next(3))] }
+            if next(3) == 0 { command += ["MAXLEN", String(next(4))] }
+            return command
+        case 13: return ["LMOVE", key(), key(), side(), side()]
+        case 14: return ["RPOPLPUSH", key(), key()]
+        case 15:
+            let count = next(3) + 1
+            var command = ["LMPOP", String(count)] + (0..<count).map { _ in key() } + [side()]
+            if next(2) == 0 { command += ["COUNT", String(next(4) + 1)] }
+            return command
+        case 16: return [pick(["BLPOP", "BRPOP"]), key(), key(), "0.01"]
+        case 17: return ["BLMOVE", key(), key(), side(), side(), "0.01"]
+        case 18: return ["BLMPOP", "0.01", "2", key(), key(), side(), "COUNT", String(next(3) + 1)]
+        case 19: return ["EXISTS", key()]
+        case 20: return ["DEL", key()]
+        default: return ["LRANGE", key(), "0", "-1"]
+        }
+    }
 }

@@ -88,7 +88,7 @@ struct Dispatcher {
         let specID = ObjectIdentifier(spec)
         // ASKING holds for the next command only.
         let asking = session.asking
-        if name != "asking" { session.asking = false }
+        if spec !== Self.askingSpec { session.asking = false }
         // The checks run in the order of Redis's processCommand; a rejected command inside MULTI makes EXEC fail.
         if session.transaction != nil && spec.flags.contains(.noMulti) {
             session.transactionDirty = true
@@ -166,6 +166,8 @@ struct Dispatcher {
             session: session, spec: spec, db: session.db, keys: keys, operation: request.operation, resume: resume)
         node.blocking.block(client, timeoutMilliseconds: request.timeoutMilliseconds, node: node)
     }
+
+    private static let askingSpec = CommandTable.redis70.command(named: "asking")
 
     /// Commands run at once inside MULTI instead of being queued.
     static let transactionControl: Set<ObjectIdentifier> = specs(["exec", "discard", "multi", "watch", "quit", "reset"])

@@ -106,3 +106,15 @@ extension NodeState {
         return false
     }
 }
+
+extension NodeState {
+    /// FLUSHDB (`db`) and FLUSHALL (nil): invalidates the WATCHes of the watched keys that exist in the database(s)
+    /// about to be emptied. As in Redis 7.0 (`touchAllWatchedKeysInDb`), a flush does not "modify" a watched key
+    /// that does not exist. Call before emptying; under the lock.
+    func touchWatchedKeys(beforeFlushing db: Int?) {
+        guard !watchedKeys.isEmpty else { return }
+        for key in watchedKeys.keys where db == nil || key.db == db {
+            if databases[key.db].entries[key.key] != nil { watchedKeys[key]?.version &+= 1 }
+        }
+    }
+}

@@ -86,8 +86,10 @@ final class ClientHandler: ChannelInboundHandler {
         if let session {
             node.lock.withLock { node.disconnect(session) }
         }
+        // Drop the references that point back at this handler (session.deliver, the dispatcher's resume).
         self.session = nil
         self.context = nil
+        self.dispatcher = Dispatcher(node: node)
         waitingRequests.removeAll()
         _ = pushes.take()
         context.fireChannelInactive()
