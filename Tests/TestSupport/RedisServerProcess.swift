@@ -125,8 +125,11 @@ public final class RedisServerProcess: @unchecked Sendable {
     public static func start(extraArguments: [String] = []) async throws -> RedisServerProcess {
         guard let path = Peer.path(of: "redis-server") else { throw PeerError.notInstalled("redis-server") }
         var lastError: Error = PeerError.notReady("redis-server")
-        for _ in 0..<3 {
-            let port = Peer.freePort()
+        let clusterMode = extraArguments.contains("--cluster-enabled")
+        for _ in 0..<5 {
+            var port = Peer.freePort()
+            // A cluster node also needs its bus port, port + 10000, to be a valid port.
+            while clusterMode && port + 10000 > 65535 { port = Peer.freePort() }
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("keyway-redis-\(port)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
