@@ -261,51 +261,6 @@ struct BlockingTests {
         }
     }
 
-    @Test("A list that arrives by RENAME, MOVE or COPY wakes the clients blocked on its new name")
-    func arrivalByRename() async throws {
-        try await compare { port in
-            let waiter = try await RESPTestClient.connect(port: port)
-            let writer = try await RESPTestClient.connect(port: port)
-            defer { waiter.close(); writer.close() }
-            var replies: [RESPValue] = []
-            for (name, command) in [("renamed", ["RENAME", "src", "renamed"]), ("copied", ["COPY", "src", "copied"])] {
-                let blocked = Task { try await Self.guarded(waiter, ["BLPOP", name, "0"]) }
-                try await Self.blocked(writer, 1)
-                replies.append(try await writer.command(["RPUSH", "src", "a", "b"]))
-                replies.append(try await writer.command(command))
-                replies.append(try await blocked.value)
-                replies.append(try await writer.command(["LRANGE", name, "0", "-1"]))
-            }
-            _ = try await waiter.command(["SELECT", "1"])
-            let blocked = Task { try await Self.guarded(waiter, ["BLPOP", "moved", "0"]) }
-            try await Self.blocked(writer, 1)
-            replies.append(try await writer.command(["RPUSH", "moved", "m"]))
-            replies.append(try await writer.command(["MOVE", "moved", "1"]))
-            replies.append(try await blocked.value)
-            return replies
-        }
-    }
-
-    @Test("CLIENT UNBLOCK ends a wait as a timeout, or with the UNBLOCKED error")
-    func clientUnblock() async throws {
-        try await compare { port in
-            let waiter = try await RESPTestClient.connect(port: port)
-            let other = try await RESPTestClient.connect(port: port)
-            defer { waiter.close(); other.close() }
-            guard case .integer(let id) = try await waiter.command(["CLIENT", "ID"]) else { return [] }
-            var replies: [RESPValue] = []
-            for mode in [["TIMEOUT"], ["ERROR"], []] {
-                let blocked = Task { try await Self.guarded(waiter, ["BRPOP", "k", "0"]) }
-                try await Self.blocked(other, 1)
-                replies.append(try await other.command(["CLIENT", "UNBLOCK", String(id)] + mode))
-                replies.append(try await blocked.value)
-            }
-            replies.append(try await other.command(["CLIENT", "UNBLOCK", String(id)]))
-            replies.append(try await waiter.command(["PING"]))
-            return replies
-        }
-    }
-
     @Test("Blocking is per database")
     func perDatabase() async throws {
         try await compare { port in

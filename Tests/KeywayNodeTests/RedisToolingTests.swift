@@ -77,7 +77,7 @@ actor ClusterTestClient {
     }
 }
 
-@Suite("Node: driven by redis-cli --cluster and redis-benchmark --cluster")
+@Suite("Node: driven by redis-cli --cluster and redis-benchmark --cluster", .serialized)
 struct RedisToolingTests {
     static var toolsAvailable: Bool { Peer.isAvailable("redis-cli") && Peer.isAvailable("redis-benchmark") }
 

@@ -147,7 +147,7 @@ struct Dispatcher {
             // Keys signalled ready (pushes, ZADD) and, to cover every way a key gets a value (RENAME, MOVE, COPY,
             // RESTORE...), every modified key that someone waits for.
             if blocking.count > 0 && !(invocation.effects.ready.isEmpty && invocation.effects.modified.isEmpty) {
-                node.serveReadyKeys(invocation.effects.ready, invocation.effects.modified)
+                node.serveReadyKeys(invocation.effects.ready + invocation.effects.modified)
             }
         }
         reply = invocation.reply

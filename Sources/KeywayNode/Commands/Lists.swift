@@ -4,18 +4,10 @@ import NIOCore
 /// List commands, as Redis 7.0's t_list.c: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN LRANGE LINDEX LSET LREM LTRIM
 /// LINSERT LPOS LMOVE RPOPLPUSH LMPOP, and the blocking BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP.
 func registerListCommands(_ handlers: inout CommandHandlers) {
-    handlers.register("lpush") { (inv: inout Invocation) throws(RedisError) in
-        try listPush(&inv, left: true, onlyIfExists: false)
-    }
-    handlers.register("rpush") { (inv: inout Invocation) throws(RedisError) in
-        try listPush(&inv, left: false, onlyIfExists: false)
-    }
-    handlers.register("lpushx") { (inv: inout Invocation) throws(RedisError) in
-        try listPush(&inv, left: true, onlyIfExists: true)
-    }
-    handlers.register("rpushx") { (inv: inout Invocation) throws(RedisError) in
-        try listPush(&inv, left: false, onlyIfExists: true)
-    }
+    handlers.register("lpush") { (inv: inout Invocation) throws(RedisError) in try listPush(&inv, left: true, onlyIfExists: false) }
+    handlers.register("rpush") { (inv: inout Invocation) throws(RedisError) in try listPush(&inv, left: false, onlyIfExists: false) }
+    handlers.register("lpushx") { (inv: inout Invocation) throws(RedisError) in try listPush(&inv, left: true, onlyIfExists: true) }
+    handlers.register("rpushx") { (inv: inout Invocation) throws(RedisError) in try listPush(&inv, left: false, onlyIfExists: true) }
     handlers.register("lpop") { (inv: inout Invocation) throws(RedisError) in try listPop(&inv, left: true) }
     handlers.register("rpop") { (inv: inout Invocation) throws(RedisError) in try listPop(&inv, left: false) }
     handlers.register("llen") { (inv: inout Invocation) throws(RedisError) in
@@ -129,59 +121,8 @@ private func writeListRange(_ reply: inout ReplyWriter, _ list: ListObject, star
     if start > end || start >= length { return reply.array(0) }
     if end >= length { end = length - 1 }
     reply.array(Int(end - start + 1))
-    writeBulkStrings(&reply.buffer, list.items, Int(start)...Int(end))
-}
-
-/// Writes `items[range]` as bulk strings in one pass: sizes first, then one copy per element into reserved space
-/// (LRANGE replies of hundreds of elements are a hot path; per-element ByteBuffer writes cost several times more).
-private func writeBulkStrings(_ buffer: inout ByteBuffer, _ items: Deque<ByteBuffer>, _ range: ClosedRange<Int>) {
-    var total = 0
-    for position in range {
-        let length = items[position].readableBytes
-        total &+= length &+ decimalDigits(length) &+ 5
-    }
-    buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
-        var offset = 0
-        for position in range {
-            let element = items[position]
-            let length = element.readableBytes
-            out[offset] = UInt8(ascii: "$")
-            offset &+= 1
-            let digits = decimalDigits(length)
-            var rest = length
-            var digit = offset &+ digits
-            repeat {
-                digit &-= 1
-                out[digit] = UInt8(truncatingIfNeeded: rest % 10) &+ 0x30
-                rest /= 10
-            } while rest > 0
-            offset &+= digits
-            out[offset] = 0x0D
-            out[offset &+ 1] = 0x0A
-            offset &+= 2
-            if length > 0 {
-                element.withUnsafeReadableBytes { bytes in
-                    UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset &+ length)]).copyMemory(from: bytes)
-                }
-                offset &+= length
-            }
-            out[offset] = 0x0D
-            out[offset &+ 1] = 0x0A
-            offset &+= 2
-        }
-        return offset
-    }
-}
-
-@inline(__always)
-private func decimalDigits(_ value: Int) -> Int {
-    var digits = 1
-    var rest = value
-    while rest >= 10 {
-        rest /= 10
-        digits &+= 1
-    }
-    return digits
+    let items = list.items
+    for position in Int(start)...Int(end) { reply.bulk(items[position]) }
 }
 
 /// The `count` argument as a LPOP-style decimal for propagation.

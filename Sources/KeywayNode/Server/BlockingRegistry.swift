@@ -161,38 +161,20 @@ extension NodeState {
         return true
     }
 
-    /// Ends the wait of every blocked client for which `error` returns an error for one of its keys, replying with
-    /// that error: for the cluster code when this node stops serving a slot (Redis's
-    /// `clusterRedirectBlockedClientIfNeeded` answers MOVED, or CLUSTERDOWN). Called under the lock.
-    func unblockClients(withErrorFor error: (_ db: Int, _ key: ByteBuffer) -> RedisError?) {
-        for client in Array(blocking.byClient.values) {
-            var failure: RedisError?
-            for key in client.keys where failure == nil { failure = error(client.db, key) }
-            guard let failure else { continue }
-            blocking.remove(client)
-            var writer = ReplyWriter(buffer: ByteBuffer(), resp3: client.session.resp3)
-            writer.error(failure)
-            client.resume(writer.buffer)
-        }
-    }
-
     /// Serves clients blocked on keys that received data during the last command (Redis's
-    /// `handleClientsBlockedOnKeys`): keys signalled `ready`, then `modified` ones (a key can also get a value by
-    /// RENAME, MOVE, COPY, RESTORE...), then keys made ready while serving (BLMOVE's destination).
+    /// `handleClientsBlockedOnKeys`), including keys made ready while serving (BLMOVE's destination).
     /// Called under the lock, after the command's effects were applied.
-    func serveReadyKeys(_ ready: [(db: Int, key: ByteBuffer)], _ modified: [(db: Int, key: ByteBuffer)] = []) {
+    func serveReadyKeys(_ ready: [(db: Int, key: ByteBuffer)]) {
         let registry = blocking
         // Only keys someone waits for, each once until served (Redis's db->ready_keys).
         var queue: [(db: Int, key: ByteBuffer)] = []
         var index = 0
         func enqueue(_ signalled: [(db: Int, key: ByteBuffer)]) {
             for entry in signalled where registry.waiting[WatchedKey(db: entry.db, key: entry.key)] != nil {
-                let pending = queue[index...].contains { $0.db == entry.db && $0.key == entry.key }
-                if !pending { queue.append(entry) }
+                if !queue[index...].contains(where: { $0.db == entry.db && $0.key == entry.key }) { queue.append(entry) }
             }
         }
         enqueue(ready)
-        enqueue(modified)
         while index < queue.count {
             let (db, key) = queue[index]
             index += 1

@@ -13,8 +13,7 @@ func registerBlockingSortedSetCommands(_ handlers: inout CommandHandlers) {
             return SortedSetPop.writeReply(&inv.reply, key: popped.key, elements: popped.elements, nested: true)
         }
         guard inv.mayBlock else { return inv.reply.nullArray() }
-        inv.block(
-            on: keys, timeoutMilliseconds: timeout, operation: .zsetMultiPop(min: !request.max, count: request.count))
+        inv.block(on: keys, timeoutMilliseconds: timeout, operation: .zsetMultiPop(min: !request.max, count: request.count))
     }
 }
 

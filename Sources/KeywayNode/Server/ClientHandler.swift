@@ -5,8 +5,8 @@ import RESP
 /// One client connection: runs each decoded request through the dispatcher and writes the replies in order,
 /// flushing once per read burst so pipelined requests are answered with few syscalls.
 ///
-/// A command that blocks (BLPOP...) holds back the client's later requests, which wait here in order until the
-/// blocked command's reply arrives through `resumeAfterBlock`. Pushes produced by other
+/// A command that blocks (BLPOP...) holds back the client's later requests, which wait here, undecoded work
+/// queued, until the blocked command's reply arrives through `resumeAfterBlock`. Pushes produced by other
 /// clients (pub/sub messages) arrive through the session's `deliver` and a `ClientPushQueue`.
 final class ClientHandler: ChannelInboundHandler {
     typealias InboundIn = RESPRequest

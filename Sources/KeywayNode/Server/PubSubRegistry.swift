@@ -26,9 +26,7 @@ struct PubSubRegistry {
         patternOrder.removeValue(forKey: session.id)
     }
 
-    static func remove(
-        _ session: ClientSession, _ name: ByteBuffer, from table: inout [ByteBuffer: [Int64: ClientSession]]
-    ) {
+    static func remove(_ session: ClientSession, _ name: ByteBuffer, from table: inout [ByteBuffer: [Int64: ClientSession]]) {
         table[name]?.removeValue(forKey: session.id)
         if table[name]?.isEmpty == true { table.removeValue(forKey: name) }
     }
@@ -123,15 +121,15 @@ enum PubSubFrame {
         _ reply: inout ReplyWriter, _ kind: StaticString, _ name: ByteBuffer?, count: Int
     ) {
         reply.push(3)
-        reply.buffer.writeRESPBulkString(
-            bytes: UnsafeRawBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
+        reply.buffer.writeRESPBulkString(bytes: UnsafeRawBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
         if let name { reply.bulk(name) } else { reply.null() }
         reply.integer(count)
     }
 
     /// `[message|smessage, channel, payload]`.
     static func message(resp3: Bool, shard: Bool, channel: ByteBuffer, payload: ByteBuffer) -> ByteBuffer {
-        var writer = ReplyWriter(buffer: ByteBuffer(), resp3: resp3)
+        var writer = ReplyWriter(
+            buffer: ByteBuffer(), resp3: resp3)
         writer.buffer.reserveCapacity(32 + channel.readableBytes + payload.readableBytes)
         writer.push(3)
         writer.bulk(shard ? smessageName : messageName)
@@ -141,9 +139,7 @@ enum PubSubFrame {
     }
 
     /// `[pmessage, pattern, channel, payload]`.
-    static func patternMessage(
-        resp3: Bool, pattern: ByteBuffer, channel: ByteBuffer, payload: ByteBuffer
-    ) -> ByteBuffer {
+    static func patternMessage(resp3: Bool, pattern: ByteBuffer, channel: ByteBuffer, payload: ByteBuffer) -> ByteBuffer {
         var writer = ReplyWriter(buffer: ByteBuffer(), resp3: resp3)
         writer.buffer.reserveCapacity(40 + pattern.readableBytes + channel.readableBytes + payload.readableBytes)
         writer.push(4)
@@ -202,9 +198,7 @@ extension NodeState {
         return publish(channel: channel, payload: payload, shard: shard, publisher: nil, ownReply: &unused)
     }
 
-    private func send(
-        _ frame: ByteBuffer, to session: ClientSession, publisher: ClientSession?, ownReply: inout ReplyWriter
-    ) {
+    private func send(_ frame: ByteBuffer, to session: ClientSession, publisher: ClientSession?, ownReply: inout ReplyWriter) {
         if session === publisher {
             ownReply.buffer.writeImmutableBuffer(frame)
         } else {
