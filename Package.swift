@@ -44,11 +44,25 @@ var package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "KeywayProxy",
+            dependencies: [
+                "RESP", "ClusterModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "keyway",
             dependencies: [
-                "RESP", "ClusterModel", "KeywayNode",
+                "RESP", "ClusterModel", "KeywayNode", "KeywayProxy",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

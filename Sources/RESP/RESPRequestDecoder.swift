@@ -211,7 +211,7 @@ public struct RESPRequestDecoder: Sendable {
 }
 
 extension RESPLimits {
-    /// No limits: for re-reading bytes that were already validated.
-    static let unlimited = RESPLimits(
+    /// No limits: for bytes already validated, and for replies from trusted backends.
+    public static let unlimited = RESPLimits(
         maxBulkLength: .max, maxMultibulkLength: .max, maxNestingDepth: .max, maxInlineSize: .max)
 }

@@ -10,10 +10,10 @@ struct Keyway: AsyncParsableCommand {
         commandName: "keyway",
         abstract: "A Redis-protocol cluster proxy and shard node.",
         discussion: """
-            Roles: `keyway node` and `keyway slot` today; `proxy`, `sentinel`, `bench`, `cluster` and `up` are coming.
+            Roles: `keyway up` (a local cluster and its proxy in one command), `keyway proxy`, `keyway node`, `keyway slot`; `sentinel`, `bench` and `cluster` are coming.
             """,
         version: version,
-        subcommands: [NodeCommand.self, SlotCommand.self]
+        subcommands: [UpCommand.self, ProxyCommand.self, NodeCommand.self, SlotCommand.self]
     )
 }
 

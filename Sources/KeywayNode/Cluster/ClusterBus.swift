@@ -159,6 +159,37 @@ final class ClusterBus: @unchecked Sendable {
         for channel in channels ?? [] { try? await channel.close() }
     }
 
+    /// Sends a PUBLISH to every other node, which delivers it to its own subscribers (Redis Cluster broadcasts
+    /// PUBLISH over the bus, so a subscriber may be connected to any node).
+    func broadcastPublish(channel: ByteBuffer, payload: ByteBuffer) {
+        var frame = ByteBuffer()
+        frame.writeRESPHeader(.array, 3)
+        frame.writeRESPBulkString("PUBLISH")
+        frame.writeRESPBulkString(channel)
+        frame.writeRESPBulkString(payload)
+        let message = frame
+        eventLoop.execute { [self] in
+            for link in links.values { link.writeAndFlush(message, promise: nil) }
+        }
+    }
+
+    /// `PUBLISH channel payload` from another node, or nil for any other message.
+    static func publishedMessage(_ token: RESPToken) -> (channel: ByteBuffer, payload: ByteBuffer)? {
+        guard case .array(let array) = token.value, array.count == 3 else { return nil }
+        var fields: [ByteBuffer] = []
+        for element in array {
+            guard case .bulkString(let bytes) = element.value else { return nil }
+            fields.append(bytes)
+        }
+        guard fields[0].readableBytesView.elementsEqual("PUBLISH".utf8) else { return nil }
+        return (fields[1], fields[2])
+    }
+
+    /// Delivers a message another node published to this node's subscribers.
+    func deliverPublished(channel: ByteBuffer, payload: ByteBuffer) {
+        node.lock.withLock { _ = node.publish(channel: channel, payload: payload) }
+    }
+
     /// Drops the outbound link to a forgotten node.
     func dropLink(to id: String) {
         eventLoop.execute { [self] in
@@ -466,7 +497,12 @@ final class BusHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let message = ClusterMessage(unwrapInboundIn(data)) else {
+        let token = unwrapInboundIn(data)
+        if let published = ClusterBus.publishedMessage(token) {
+            bus.deliverPublished(channel: published.channel, payload: published.payload)
+            return
+        }
+        guard let message = ClusterMessage(token) else {
             context.close(promise: nil)
             return
         }

@@ -34,6 +34,7 @@ func registerPubSubCommands(_ handlers: inout CommandHandlers) {
     handlers.register("publish") { (inv: inout Invocation) throws(RedisError) in
         let receivers = inv.node.publish(
             channel: inv.args[1], payload: inv.args[2], shard: false, publisher: inv.session, ownReply: &inv.reply)
+        inv.node.cluster?.bus?.broadcastPublish(channel: inv.args[1], payload: inv.args[2])
         inv.propagateAsIs()
         inv.reply.integer(receivers)
     }

@@ -1,0 +1,173 @@
+import ClusterModel
+import NIOCore
+import RESP
+
+/// A client's pub/sub connections and what they report.
+struct PubSubState {
+    /// SUBSCRIBE/PSUBSCRIBE connection (any primary: Redis Cluster delivers PUBLISH everywhere).
+    var main: BackendConnection?
+    /// SSUBSCRIBE connections, by the backend owning the channels' slot.
+    var shards: [Endpoint: BackendConnection] = [:]
+    /// Subscription counts the backends last reported, by connection.
+    var counts: [ObjectIdentifier: Int] = [:]
+    /// A RESP2 client is in subscribed mode from its first SUBSCRIBE until its counts fall back to zero.
+    var subscribedMode = false
+    /// Frames from the pub/sub connections wait until every reply owed before `barrier` is written.
+    var barrier = -1
+    var pendingPushes: [ByteBuffer] = []
+
+    var isEmpty: Bool { main == nil && shards.isEmpty }
+
+    var channelCount: Int { counts.values.reduce(0, +) }
+
+    /// True when every command of a RESP2 client goes to its pub/sub connection (Redis then allows only
+    /// (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET, and says so itself).
+    func streamsEverything(resp3: Bool) -> Bool {
+        subscribedMode && !resp3
+    }
+
+    func owns(_ connection: BackendConnection) -> Bool {
+        main === connection || shards.values.contains { $0 === connection }
+    }
+
+    /// Follows the subscription count in (un)subscribe confirmations from `connection`.
+    mutating func track(_ frame: RESPToken, from connection: BackendConnection) {
+        guard let parts = frame.elements, parts.count == 3, case .integer(let count) = parts[2].value else { return }
+        let kind: ByteBuffer
+        switch parts[0].value {
+        case .bulkString(let bytes), .simpleString(let bytes): kind = bytes
+        default: return
+        }
+        guard String(buffer: kind).lowercased().hasSuffix("subscribe") else { return }
+        counts[ObjectIdentifier(connection)] = Int(count)
+        if counts.values.allSatisfy({ $0 == 0 }) { subscribedMode = false }
+    }
+
+    mutating func closeAll() {
+        main?.close(reason: "client gone")
+        for connection in shards.values { connection.close(reason: "client gone") }
+        main = nil
+        shards = [:]
+        counts = [:]
+        subscribedMode = false
+        pendingPushes = []
+    }
+}
+
+extension ProxyClientHandler {
+    /// SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE, SSUBSCRIBE, SUNSUBSCRIBE.
+    func pubSubCommand(_ spec: CommandSpec, argv: [ByteBuffer], frame: ByteBuffer, seq: Int) {
+        let connection: BackendConnection
+        if spec.name == "ssubscribe" || spec.name == "sunsubscribe" {
+            var endpoint: Endpoint
+            switch slot(of: spec, argv: argv) {
+            case .crossSlot:
+                deliver(ProxyErrors.crossSlot.base, seq: seq)
+                return
+            case .none:
+                // SUNSUBSCRIBE with no channels: every shard connection.
+                if pubsub.shards.isEmpty {
+                    deliver(Self.empty, seq: seq)
+                    return
+                }
+                pubsub.barrier = seq
+                for shard in pubsub.shards.values { sendOnStream(frame, shard) }
+                pubsub.subscribedMode = true
+                deliver(Self.empty, seq: seq)
+                return
+            case .slot(let slot):
+                guard let owner = router.slotMap.owner(of: slot) else {
+                    deliver(ProxyErrors.clusterDown.base, seq: seq)
+                    return
+                }
+                endpoint = owner
+            }
+            if let existing = pubsub.shards[endpoint], !existing.isClosed {
+                connection = existing
+            } else {
+                connection = router.exclusiveConnection(to: endpoint, resp3: resp3)
+                connection.pushSink = PubSubStream(client: self, connection: connection)
+                pubsub.shards[endpoint] = connection
+            }
+        } else {
+            if let main = pubsub.main, !main.isClosed {
+                connection = main
+            } else {
+                guard !router.primaryIndexes.isEmpty else {
+                    deliver(ProxyErrors.clusterDown.base, seq: seq)
+                    return
+                }
+                let index = router.primaryIndexes[id % router.primaryIndexes.count]
+                connection = router.exclusiveConnection(to: router.slotMap.endpoints[index], resp3: resp3)
+                connection.pushSink = PubSubStream(client: self, connection: connection)
+                pubsub.main = connection
+            }
+        }
+        if spec.name.hasSuffix("subscribe") && !spec.name.hasSuffix("unsubscribe") {
+            pubsub.subscribedMode = true
+        } else if pubsub.channelCount == 0 && !pubsub.subscribedMode {
+            pubsub.subscribedMode = true  // the confirmation (count 0) switches it back off
+        }
+        pubsub.barrier = seq
+        sendOnStream(frame, connection)
+        deliver(Self.empty, seq: seq)
+    }
+
+    /// A RESP2 client in subscribed mode: the command goes to its pub/sub connection and the answer comes back in
+    /// the stream (Redis itself refuses what subscribed clients may not run).
+    func forwardToPubSubStream(_ request: RESPRequest) {
+        let frame = request.frame ?? Self.encode(request.arguments)
+        if let first = request.arguments.first {
+            let name = String(buffer: first).lowercased()
+            if name == "quit" || name == "reset" {
+                pubsub.closeAll()
+                let seq = nextSeqForStream()
+                if name == "quit" {
+                    closeAfterReplies()
+                    replyOK(seq)
+                } else {
+                    resetSession()
+                    deliver(ByteBuffer(string: "+RESET\r\n"), seq: seq)
+                }
+                return
+            }
+            if name == "ssubscribe" || name == "sunsubscribe",
+                let spec = router.table.command(named: first), spec.acceptsArgumentCount(request.arguments.count)
+            {
+                pubSubCommand(spec, argv: request.arguments, frame: frame, seq: nextSeqForStream())
+                return
+            }
+        }
+        guard let connection = pubsub.main ?? pubsub.shards.values.first else { return }
+        sendOnStream(frame, connection)
+    }
+
+    private func sendOnStream(_ frame: ByteBuffer, _ connection: BackendConnection) {
+        guard let stream = connection.pushSink as? PubSubStream else { return }
+        connection.send(frame, InFlight(sink: stream, tag: -1, request: frame, slot: -1, attempts: 0, kind: .raw, lane: .shared, resp3: resp3))
+    }
+}
+
+/// Everything one pub/sub connection sends, handed to its client with the connection it came from.
+final class PubSubStream: ReplySink, PushSink {
+    weak var client: ProxyClientHandler?
+    weak var connection: BackendConnection?
+
+    init(client: ProxyClientHandler, connection: BackendConnection) {
+        self.client = client
+        self.connection = connection
+    }
+
+    func receive(_ reply: RESPToken, tag: Int) {
+        receivePush(reply)
+    }
+
+    func receivePush(_ frame: RESPToken) {
+        guard let connection else { return }
+        client?.streamFrame(frame, from: connection)
+    }
+
+    func backendClosed(_ connection: BackendConnection, reason: String) {
+        client?.pubSubConnectionClosed(connection)
+    }
+}

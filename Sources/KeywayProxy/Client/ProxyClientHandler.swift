@@ -1,0 +1,283 @@
+import ClusterModel
+import DequeModule
+import NIOCore
+import RESP
+
+/// One client connection: decodes its commands, routes each to a backend (or answers it), and writes the replies
+/// back in the order the commands came, whatever order the backends answer in.
+///
+/// Lives on the client's event loop with the loop's `Router`; nothing here is shared with other loops.
+final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
+    typealias InboundIn = RESPRequest
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let router: Router
+    let id: Int
+    let createdAt = NIODeadline.now()
+    private(set) var context: ChannelHandlerContext?
+    var resp3 = false
+    var name: ByteBuffer?
+    var libraryName: ByteBuffer?
+    var libraryVersion: ByteBuffer?
+    var remoteAddress = "?"
+    var localAddress = "?"
+    var lastCommand = "NULL"
+    var commandsProcessed: UInt64 = 0
+    private var lastActivity = NIODeadline.now()
+    private var idleTask: Scheduled<Void>?
+
+    // Reply ordering: `parked[i]` holds the reply to command `firstSeq + i` once it arrived.
+    private var firstSeq = 0
+    private var nextSeq = 0
+    private var parked = Deque<ByteBuffer?>()
+    private var needsFlush = false
+    private var readPending = false
+    private var closeWhenDrained = false
+    private var isActive = false
+
+    // Session state.
+    var transaction: TransactionState?
+    /// The connection holding this client's WATCHed keys, and their slot.
+    var watch: (connection: BackendConnection, slot: Int)?
+    /// The connection transactions run on when nothing is watched.
+    var transactionConnection: BackendConnection?
+    /// Connections for blocking commands, by backend.
+    private var blockingConnections: [Endpoint: BackendConnection] = [:]
+    /// Pub/sub connections: one for SUBSCRIBE/PSUBSCRIBE, one per shard for SSUBSCRIBE.
+    var pubsub = PubSubState()
+
+    init(router: Router, id: Int) {
+        self.router = router
+        self.id = id
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        isActive = true
+        remoteAddress = context.channel.remoteAddress.map(Self.format) ?? "?"
+        localAddress = context.channel.localAddress.map(Self.format) ?? "?"
+        router.clientConnected(self)
+        if router.configuration.idleTimeout > .zero { scheduleIdleCheck() }
+        context.fireChannelActive()
+    }
+
+    /// Closes the client once it has been idle (no command, nothing owed, no subscription) for the idle timeout.
+    private func scheduleIdleCheck() {
+        let timeout = router.configuration.idleTimeout
+        let period = TimeAmount.nanoseconds(max(timeout.nanoseconds / 10, 100_000_000))
+        idleTask = router.eventLoop.assumeIsolated().scheduleTask(in: period) { [self] in
+            guard isActive else { return }
+            if pubsub.isEmpty && transaction == nil && parked.isEmpty && NIODeadline.now() - lastActivity > timeout {
+                context?.close(promise: nil)
+                return
+            }
+            scheduleIdleCheck()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        teardown()
+        context.fireChannelInactive()
+    }
+
+    private func teardown() {
+        guard isActive else { return }
+        isActive = false
+        idleTask?.cancel()
+        idleTask = nil
+        router.clientDisconnected(self)
+        for connection in blockingConnections.values { connection.close(reason: "client gone") }
+        blockingConnections = [:]
+        watch?.connection.close(reason: "client gone")
+        watch = nil
+        transactionConnection?.close(reason: "client gone")
+        transactionConnection = nil
+        pubsub.closeAll()
+        parked.removeAll()
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let request = unwrapInboundIn(data)
+        guard !closeWhenDrained else { return }
+        commandsProcessed &+= 1
+        router.stats.commands &+= 1
+        if pubsub.streamsEverything(resp3: resp3) {
+            forwardToPubSubStream(request)
+            return
+        }
+        let seq = nextSeq
+        nextSeq &+= 1
+        parked.append(nil)
+        process(request, seq: seq)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        lastActivity = .now()
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if nextSeq &- firstSeq >= router.configuration.maxPipelineDepth || !context.channel.isWritable
+            || closeWhenDrained
+        {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let protocolError = error as? RESPProtocolError, !closeWhenDrained {
+            // Redis answers a protocol error with -ERR and closes, after the replies already owed.
+            let seq = nextSeq
+            nextSeq &+= 1
+            parked.append(nil)
+            var buffer = ByteBuffer()
+            buffer.writeRESPError(protocolError)
+            closeWhenDrained = true
+            deliver(buffer, seq: seq)
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    private func resumeReadingIfPossible() {
+        guard readPending, let context, !closeWhenDrained,
+            nextSeq &- firstSeq < router.configuration.maxPipelineDepth, context.channel.isWritable
+        else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: Replies
+
+    /// ReplySink: the reply for command `tag`.
+    func receive(_ reply: RESPToken, tag: Int) {
+        deliver(reply.base, seq: tag)
+    }
+
+    /// Records the reply to command `seq` and writes every reply that is now next in line.
+    func deliver(_ bytes: ByteBuffer, seq: Int) {
+        guard isActive, seq >= firstSeq else { return }
+        if seq != firstSeq {
+            parked[seq &- firstSeq] = bytes
+            return
+        }
+        write(bytes)
+        parked.removeFirst()
+        firstSeq &+= 1
+        while let next = parked.first, let ready = next {
+            write(ready)
+            parked.removeFirst()
+            firstSeq &+= 1
+        }
+        if !pubsub.pendingPushes.isEmpty && firstSeq > pubsub.barrier {
+            let pushes = pubsub.pendingPushes
+            pubsub.pendingPushes = []
+            for push in pushes { write(push) }
+        }
+        if closeWhenDrained && parked.isEmpty {
+            let channel = context?.channel
+            context?.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
+            channel?.close(promise: nil)
+            return
+        }
+        resumeReadingIfPossible()
+    }
+
+    /// Answers command `seq` with `bytes` made by the proxy.
+    func reply(_ seq: Int, _ bytes: ByteBuffer) {
+        deliver(bytes, seq: seq)
+    }
+
+    func reply(_ seq: Int, error message: String) {
+        var buffer = ByteBuffer()
+        buffer.writeRESPError(message)
+        deliver(buffer, seq: seq)
+    }
+
+    func replyOK(_ seq: Int) {
+        deliver(Self.ok, seq: seq)
+    }
+
+    static let ok = ByteBuffer(string: "+OK\r\n")
+    static let queued = ByteBuffer(string: "+QUEUED\r\n")
+    static let empty = ByteBuffer()
+
+    private func write(_ bytes: ByteBuffer) {
+        guard bytes.readableBytes > 0, let context else { return }
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        if !needsFlush {
+            needsFlush = true
+            router.clientNeedsFlush(self)
+        }
+    }
+
+    func flush() {
+        needsFlush = false
+        context?.flush()
+    }
+
+    /// Closes the connection once every reply owed has been written (QUIT).
+    func closeAfterReplies() {
+        closeWhenDrained = true
+    }
+
+    // MARK: Pub/sub stream
+
+    /// A frame from a pub/sub connection, written once the replies owed before it are out.
+    func streamFrame(_ frame: RESPToken, from connection: BackendConnection) {
+        pubsub.track(frame, from: connection)
+        if firstSeq > pubsub.barrier {
+            write(frame.base)
+        } else {
+            pubsub.pendingPushes.append(frame.base)
+        }
+    }
+
+    /// Losing a pub/sub connection loses its subscriptions: the client learns it as from a broken Redis
+    /// connection, by being disconnected.
+    func pubSubConnectionClosed(_ connection: BackendConnection) {
+        if isActive && pubsub.owns(connection) {
+            context?.close(promise: nil)
+        }
+    }
+
+    /// A sequence number for a command answered outside the pub/sub stream (QUIT/RESET while subscribed).
+    func nextSeqForStream() -> Int {
+        let seq = nextSeq
+        nextSeq &+= 1
+        parked.append(nil)
+        return seq
+    }
+
+    // MARK: Connections of this client's own
+
+    /// The client's own connection to `endpoint` for commands that may block.
+    func blockingConnection(to endpoint: Endpoint) -> BackendConnection? {
+        if let existing = blockingConnections[endpoint], !existing.isClosed { return existing }
+        let connection = router.exclusiveConnection(to: endpoint, resp3: resp3)
+        blockingConnections[endpoint] = connection
+        return connection
+    }
+
+    static func format(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4(let v4): return "\(v4.host):\(address.port ?? 0)"
+        case .v6(let v6): return "\(v6.host):\(address.port ?? 0)"
+        default: return address.description
+        }
+    }
+}
