@@ -96,6 +96,14 @@ var package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "KeywayProxyTests",
+            dependencies: [
+                "KeywayProxy", "KeywayNode", "RESP", "ClusterModel", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ClusterModelTests",
             dependencies: ["ClusterModel", "RESP", "TestSupport"],
             swiftSettings: swiftSettings

@@ -10,10 +10,11 @@ public final class RESPTestClient: Sendable {
         self.channel = channel
     }
 
-    /// Connects to `host:port` (loopback in tests).
-    public static func connect(host: String = "127.0.0.1", port: Int, limits: RESPLimits = .default) async throws
-        -> RESPTestClient
-    {
+    /// Connects to `host:port` (loopback in tests). With `keepUnsolicited`, frames that arrive while nothing waits
+    /// (pub/sub messages) are kept and answer the next `send` first; otherwise they are dropped.
+    public static func connect(
+        host: String = "127.0.0.1", port: Int, limits: RESPLimits = .default, keepUnsolicited: Bool = false
+    ) async throws -> RESPTestClient {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(5))
@@ -21,7 +22,7 @@ public final class RESPTestClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(RESPTokenFrameDecoder(limits: limits)))
-                    try channel.pipeline.syncOperations.addHandler(ReplyMatcher())
+                    try channel.pipeline.syncOperations.addHandler(ReplyMatcher(keepUnsolicited: keepUnsolicited))
                 }
             }
             .connect(host: host, port: port).get()
@@ -83,20 +84,33 @@ final class ReplyMatcher: ChannelDuplexHandler {
     }
 
     private var waiting = CircularBuffer<(remaining: Int, collected: [RESPToken], promise: EventLoopPromise<[RESPToken]>)>()
+    private let keepUnsolicited: Bool
+    private var unclaimed = CircularBuffer<RESPToken>()
+
+    init(keepUnsolicited: Bool = false) {
+        self.keepUnsolicited = keepUnsolicited
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
-        if request.replies == 0 {
-            request.promise.succeed([])
+        var collected: [RESPToken] = []
+        while waiting.isEmpty && collected.count < request.replies, let kept = unclaimed.popFirst() {
+            collected.append(kept)
+        }
+        if request.replies == collected.count {
+            request.promise.succeed(collected)
         } else {
-            waiting.append((request.replies, [], request.promise))
+            waiting.append((request.replies - collected.count, collected, request.promise))
         }
         context.write(wrapOutboundOut(request.bytes), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let token = unwrapInboundIn(data)
-        guard !waiting.isEmpty else { return }
+        guard !waiting.isEmpty else {
+            if keepUnsolicited && unclaimed.count < 100_000 { unclaimed.append(token) }
+            return
+        }
         waiting[waiting.startIndex].collected.append(token)
         waiting[waiting.startIndex].remaining -= 1
         if waiting[waiting.startIndex].remaining == 0 {

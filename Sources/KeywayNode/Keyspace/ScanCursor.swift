@@ -63,8 +63,13 @@ final class KeyspaceScanner: @unchecked Sendable {
     /// Collects the keys of one SCAN step from `cursor`: whole buckets until at least `count` keys present in
     /// `database` were seen. Returns the next cursor (0 when the scan is complete) and those keys, which may
     /// include logically expired keys (the caller filters them as Redis does).
-    func step(_ database: Database, cursor: UInt64, count: Int) -> (next: UInt64, keys: [ByteBuffer]) {
-        lock.withLock {
+    ///
+    /// A cursor is the lower bound of the hashes still to visit, shifted right by `cursorShift` bits: cursors stay
+    /// below 2^54 like Redis's (which are bucket indexes), so that a proxy can pack a node number next to one.
+    func step(_ database: Database, cursor clientCursor: UInt64, count: Int) -> (next: UInt64, keys: [ByteBuffer]) {
+        guard clientCursor >> (64 - Self.cursorShift) == 0 else { return (0, []) }
+        let cursor = clientCursor << Self.cursorShift
+        return lock.withLock {
             let id = ObjectIdentifier(database)
             let snapshot: Snapshot
             if cursor != 0, let existing = snapshots[id], existing.database === database {
@@ -91,9 +96,13 @@ final class KeyspaceScanner: @unchecked Sendable {
                 snapshots[id] = nil
                 return (0, found)
             }
-            return (UInt64(bucket) << shift, found)
+            return ((UInt64(bucket) << shift) >> Self.cursorShift, found)
         }
     }
+
+    /// Bits dropped from a hash bound to make a cursor; bucket bounds have at least this many low zero bits, as
+    /// long as a snapshot has at most 2^(64 - cursorShift) buckets.
+    static let cursorShift: UInt64 = 10
 }
 
 /// The hash that orders keys for SCAN: stable for the life of the process.

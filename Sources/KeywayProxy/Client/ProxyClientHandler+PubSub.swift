@@ -131,15 +131,39 @@ extension ProxyClientHandler {
                 }
                 return
             }
-            if name == "ssubscribe" || name == "sunsubscribe",
-                let spec = router.table.command(named: first), spec.acceptsArgumentCount(request.arguments.count)
-            {
+            // Redis checks existence, arity and the subscribed context before anything else (and a cluster node
+            // would answer MOVED for a key before the context check): answer those here.
+            let spec: CommandSpec
+            do {
+                spec = try router.table.resolve(request.arguments)
+            } catch {
+                streamError(error.message)
+                return
+            }
+            if !Self.allowedWhileSubscribed.contains(spec.name) {
+                streamError(
+                    "ERR Can't execute '\(spec.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                )
+                return
+            }
+            if name == "ssubscribe" || name == "sunsubscribe" {
                 pubSubCommand(spec, argv: request.arguments, frame: frame, seq: nextSeqForStream())
                 return
             }
         }
         guard let connection = pubsub.main ?? pubsub.shards.values.first else { return }
         sendOnStream(frame, connection)
+    }
+
+    static let allowedWhileSubscribed: Set<String> = [
+        "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping", "quit", "reset",
+    ]
+
+    /// An error for a command refused while subscribed, written in the stream.
+    private func streamError(_ message: String) {
+        var buffer = ByteBuffer()
+        buffer.writeRESPError(message)
+        deliver(buffer, seq: nextSeqForStream())
     }
 
     private func sendOnStream(_ frame: ByteBuffer, _ connection: BackendConnection) {
