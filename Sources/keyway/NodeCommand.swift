@@ -40,6 +40,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Flag(help: .hidden)
+    var exitWithParent = false
+
     func run() async throws {
         var configuration = NodeConfiguration()
         if let config {
@@ -63,6 +66,9 @@ struct NodeCommand: AsyncParsableCommand {
         let mode = configuration.clusterEnabled ? " (cluster mode)" : ""
         print("keyway node listening on \(configuration.bind):\(server.port)\(mode)")
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { server.stopAccepting() }
+        // Started by `keyway up`: stop when it is gone, even if it was killed without a chance to stop us.
+        let parentWatch = exitWithParent ? ParentWatcher { server.stopAccepting() } : nil
+        defer { parentWatch?.cancel() }
         try await server.waitUntilClosed()
         signals.cancel()
         await server.shutdown()
@@ -92,5 +98,24 @@ final class SignalWatcher: @unchecked Sendable {
 
     func cancel() {
         for source in sources { source.cancel() }
+    }
+}
+
+/// Calls `handler` once the process that started this one has gone (the process is re-parented).
+final class ParentWatcher: @unchecked Sendable {
+    private let timer: any DispatchSourceTimer
+
+    init(handler: @escaping @Sendable () -> Void) {
+        let parent = getppid()
+        timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + .milliseconds(500), repeating: .milliseconds(500))
+        timer.setEventHandler {
+            if getppid() != parent { handler() }
+        }
+        timer.resume()
+    }
+
+    func cancel() {
+        timer.cancel()
     }
 }

@@ -97,9 +97,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let server = ProxyServer(configuration: options.configuration(seeds: try parseSeeds(seed)), logger: options.logger)
         let port = try await server.start()
         say("keyway proxy listening on \(options.bind):\(port), cluster seeds \(seed)")
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
-            Task { await server.stop() }
-        }
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { server.stopAccepting() }
         try? await server.waitUntilClosed()
         signals.cancel()
         await server.stop()

@@ -3,6 +3,7 @@ import ClusterModel
 import Foundation
 import KeywayProxy
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -43,6 +44,12 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         var children: [Process] = []
+        // Until the proxy runs, Ctrl-C or SIGTERM simply ends the process; the nodes follow (--exit-with-parent).
+        // One watcher for the whole run (libdispatch keeps one handler per signal): until the proxy runs, Ctrl-C
+        // ends the process and the nodes follow (--exit-with-parent); then it stops the proxy, which stops them.
+        let onSignal = NIOLockedValueBox<@Sendable () -> Void>({ Foundation.exit(130) })
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { onSignal.withLockedValue { $0 }() }
+        defer { signals.cancel() }
         let seeds: [Endpoint]
         if let redisCluster {
             seeds = try parseSeeds(redisCluster)
@@ -58,7 +65,7 @@ struct UpCommand: AsyncParsableCommand {
                     process.executableURL = URL(fileURLWithPath: executable)
                     process.arguments = [
                         "node", "--port", String(endpoint.port), "--bind", "127.0.0.1", "--cluster-enabled",
-                        "--dir", directory.path, "--log-level", "warning",
+                        "--dir", directory.path, "--log-level", "warning", "--exit-with-parent",
                     ]
                     process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
                     try process.run()
@@ -83,11 +90,8 @@ struct UpCommand: AsyncParsableCommand {
         say("keyway proxy on \(options.bind):\(port)")
         say("connect with: redis-cli -p \(port)")
         say("Ctrl-C stops everything.")
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
-            Task { await server.stop() }
-        }
+        onSignal.withLockedValue { $0 = { server.stopAccepting() } }
         try? await server.waitUntilClosed()
-        signals.cancel()
         await server.stop()
         stop(children)
         say("keyway up: stopped")

@@ -94,7 +94,7 @@ extension ProxyClientHandler {
             watch.connection.sendInternal(command: ["UNWATCH"])
             self.watch = nil
         }
-        pubsub.closeAll()
+        closePubSub()
         name = nil
         resp3 = false
     }

@@ -43,14 +43,16 @@ struct PubSubState {
         if counts.values.allSatisfy({ $0 == 0 }) { subscribedMode = false }
     }
 
-    mutating func closeAll() {
-        main?.close(reason: "client gone")
-        for connection in shards.values { connection.close(reason: "client gone") }
+    /// Forgets every pub/sub connection and returns them, for the caller to close once this state is no longer
+    /// being modified (closing one fails its in-flight commands back into the client).
+    mutating func takeAll() -> [BackendConnection] {
+        let connections = (main.map { [$0] } ?? []) + Array(shards.values)
         main = nil
         shards = [:]
         counts = [:]
         subscribedMode = false
         pendingPushes = []
+        return connections
     }
 }
 
@@ -120,7 +122,7 @@ extension ProxyClientHandler {
         if let first = request.arguments.first {
             let name = String(buffer: first).lowercased()
             if name == "quit" || name == "reset" {
-                pubsub.closeAll()
+                closePubSub()
                 let seq = nextSeqForStream()
                 if name == "quit" {
                     closeAfterReplies()
@@ -153,6 +155,11 @@ extension ProxyClientHandler {
         }
         guard let connection = pubsub.main ?? pubsub.shards.values.first else { return }
         sendOnStream(frame, connection)
+    }
+
+    /// Closes every pub/sub connection of this client.
+    func closePubSub() {
+        for connection in pubsub.takeAll() { connection.close(reason: "unsubscribed") }
     }
 
     static let allowedWhileSubscribed: Set<String> = [

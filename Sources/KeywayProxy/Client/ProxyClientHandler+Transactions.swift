@@ -145,9 +145,10 @@ extension ProxyClientHandler {
     private func openTransactionConnection(to endpoint: Endpoint) -> BackendConnection {
         if let watch, watch.connection.endpoint == endpoint, !watch.connection.isClosed { return watch.connection }
         if let existing = transactionConnection, existing.endpoint == endpoint, !existing.isClosed { return existing }
-        transactionConnection?.close(reason: "moved to another backend")
+        let previous = transactionConnection
         let connection = router.exclusiveConnection(to: endpoint, resp3: resp3)
         transactionConnection = connection
+        previous?.close(reason: "moved to another backend")
         return connection
     }
 

@@ -92,13 +92,15 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         idleTask?.cancel()
         idleTask = nil
         router.clientDisconnected(self)
-        for connection in blockingConnections.values { connection.close(reason: "client gone") }
+        // Detach everything first: closing a connection fails its in-flight commands back into this handler.
+        var owned = Array(blockingConnections.values)
         blockingConnections = [:]
-        watch?.connection.close(reason: "client gone")
+        if let watched = watch?.connection { owned.append(watched) }
         watch = nil
-        transactionConnection?.close(reason: "client gone")
+        if let transactionConnection { owned.append(transactionConnection) }
         transactionConnection = nil
-        pubsub.closeAll()
+        owned += pubsub.takeAll()
+        for connection in owned { connection.close(reason: "client gone") }
         parked.removeAll()
         self.context = nil
     }
@@ -239,6 +241,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
 
     /// A frame from a pub/sub connection, written once the replies owed before it are out.
     func streamFrame(_ frame: RESPToken, from connection: BackendConnection) {
+        guard isActive, pubsub.owns(connection) else { return }
         pubsub.track(frame, from: connection)
         if firstSeq > pubsub.barrier {
             write(frame.base)

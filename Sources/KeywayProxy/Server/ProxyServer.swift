@@ -15,6 +15,7 @@ public final class ProxyServer: Sendable {
     private let routersByLoop: [ObjectIdentifier: Router]
     private let logger: Logger
     private let channel: NIOLockedChannel
+    private let stopping = NIOLockedValueBox(false)
 
     public init(configuration: ProxyConfiguration, logger: Logger = Logger(label: "keyway.proxy")) {
         self.configuration = configuration
@@ -77,8 +78,17 @@ public final class ProxyServer: Sendable {
         try await channel.get()?.closeFuture.get()
     }
 
-    /// Stops accepting, closes every connection and the event loops.
+    /// Closes the listening socket, which makes `waitUntilClosed` return (safe from a signal handler).
+    public func stopAccepting() {
+        channel.get()?.close(promise: nil)
+    }
+
+    /// Stops accepting, closes every connection and the event loops. Only the first call does the work.
     public func stop() async {
+        guard stopping.withLockedValue({ stopping in
+            defer { stopping = true }
+            return !stopping
+        }) else { return }
         topology.stop()
         if let serverChannel = channel.get() {
             try? await serverChannel.close()
