@@ -19,6 +19,7 @@ var package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -44,10 +45,20 @@ var package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "KeywayBench",
+            dependencies: [
+                "RESP", "ClusterModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "keyway",
             dependencies: [
-                "RESP", "ClusterModel", "KeywayNode",
+                "RESP", "ClusterModel", "KeywayNode", "KeywayBench",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -77,6 +88,14 @@ var package = Package(
             name: "KeywayNodeTests",
             dependencies: [
                 "KeywayNode", "RESP", "ClusterModel", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KeywayBenchTests",
+            dependencies: [
+                "KeywayBench", "RESP", "ClusterModel", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -10,10 +10,10 @@ struct Keyway: AsyncParsableCommand {
         commandName: "keyway",
         abstract: "A Redis-protocol cluster proxy and shard node.",
         discussion: """
-            Roles: `keyway node` and `keyway slot` today; `proxy`, `sentinel`, `bench`, `cluster` and `up` are coming.
+            Roles: `keyway node`, `keyway bench` and `keyway slot` today; `proxy`, `sentinel`, `cluster` and `up` are coming.
             """,
         version: version,
-        subcommands: [NodeCommand.self, SlotCommand.self]
+        subcommands: [NodeCommand.self, BenchCommand.self, SlotCommand.self]
     )
 }
 

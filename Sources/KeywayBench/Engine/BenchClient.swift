@@ -1,0 +1,105 @@
+import NIOCore
+
+/// One simulated client: its key and value-size generators, its budget, and a connection per node it talks to.
+/// It keeps up to `pipeline` requests in flight (closed loop), or sends on a fixed schedule (open loop, `--rate`).
+final class BenchClient {
+    unowned let runner: LoopRunner
+    let index: Int
+    /// Connections by node index (one entry, index 0, for a single address).
+    var connections: [BenchConnection?] = []
+    var keys: KeyGenerator
+    var sizes: SplitMix64
+    /// Measured requests still to send (`Int.max` for a duration).
+    var remaining: Int
+    var inflight = 0
+    private var scheduleIndex: Int
+    private var done = false
+    private let pipeline: Int
+    private let schedule: [Int]
+
+    // Open loop
+    var interval: UInt64 = 0
+    var nextIntended: UInt64 = 0
+    private var timer: Scheduled<Void>?
+
+    init(runner: LoopRunner, index: Int, budget: Int) {
+        self.runner = runner
+        self.index = index
+        self.remaining = budget
+        let configuration = runner.configuration
+        self.pipeline = configuration.pipeline
+        self.schedule = runner.plan.schedule
+        self.scheduleIndex = index % max(1, runner.plan.schedule.count)
+        self.keys = KeyGenerator(
+            pattern: runner.plan.keyPattern, keyspace: configuration.keyspace, client: index,
+            clients: configuration.clients, seed: configuration.randomSeed)
+        self.sizes = SplitMix64(seed: configuration.randomSeed ^ 0xA5A5_5A5A &+ UInt64(index))
+    }
+
+    /// The connection to node `node` of the cluster topology, opened on first use.
+    func connection(to node: Int, initial: Bool = false) -> BenchConnection {
+        if node < connections.count, let connection = connections[node] { return connection }
+        let endpoint = runner.topology?.nodes[node] ?? BenchConfiguration.Endpoint(host: "127.0.0.1", port: 6379)
+        return open(endpoint, at: node, initial: initial)
+    }
+
+    /// The connection to the single target.
+    func connection(endpoint: BenchConfiguration.Endpoint, initial: Bool) -> BenchConnection {
+        if let connection = connections.first, let connection { return connection }
+        return open(endpoint, at: 0, initial: initial)
+    }
+
+    private func open(_ endpoint: BenchConfiguration.Endpoint, at node: Int, initial: Bool) -> BenchConnection {
+        while connections.count <= node { connections.append(nil) }
+        let connection = BenchConnection(runner: runner, client: self, endpoint: endpoint)
+        connections[node] = connection
+        runner.connect(connection, initial: initial)
+        return connection
+    }
+
+    /// Sends what the client may send now; finishes the client when its budget or time is spent and nothing is
+    /// left in flight.
+    func pump(now: UInt64) {
+        guard !done, !runner.stopped else { return }
+        let endTime = runner.endTime
+        let recordFrom = runner.recordFrom
+        let openLoop = interval != 0
+        while inflight < pipeline && remaining > 0 && now < endTime {
+            let start: UInt64
+            if openLoop {
+                guard nextIntended <= now else { break }
+                start = nextIntended
+                nextIntended &+= interval
+            } else {
+                start = now
+            }
+            let measured = start >= recordFrom
+            if measured && remaining != .max { remaining &-= 1 }
+            let operation = schedule[scheduleIndex]
+            scheduleIndex &+= 1
+            if scheduleIndex == schedule.count { scheduleIndex = 0 }
+            runner.issue(self, operation: operation, key: keys.next(), start: start, measured: measured)
+        }
+        if remaining == 0 || now >= endTime {
+            if inflight == 0 {
+                done = true
+                cancelTimer()
+                runner.clientFinished()
+            }
+            return
+        }
+        if openLoop && timer == nil && inflight < pipeline {
+            let deadline = NIODeadline.uptimeNanoseconds(min(nextIntended, endTime))
+            timer = runner.loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+                timer = nil
+                pump(now: LoopRunner.now())
+                runner.flushDirty()
+            }
+        }
+    }
+
+    func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+}
