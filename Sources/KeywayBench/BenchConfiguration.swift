@@ -92,6 +92,9 @@ public struct BenchConfiguration: Sendable {
     public var replyTimeout: Double = 10
     /// Seed of the key and value-size generators.
     public var randomSeed: UInt64 = 0x6B65_7977_6179
+    /// Cluster mode without discovery: start as if the first seed owned every slot and learn the real owners
+    /// from MOVED replies (how a lazy cluster client behaves; tests use it to exercise redirects).
+    public var learnSlotsFromRedirects = false
 
     public init() {}
 

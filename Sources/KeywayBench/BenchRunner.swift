@@ -51,7 +51,14 @@ public struct BenchRunner: Sendable {
             probe.close()
         case .cluster(let seeds):
             targetText = "cluster via " + seeds.map(\.description).joined(separator: ",")
-            topology = try await discover(seeds: seeds, group: group)
+            if configuration.learnSlotsFromRedirects, let seed = seeds.first {
+                var guess = ClusterTopology()
+                let node = UInt16(guess.index(of: seed))
+                guess.slots = [UInt16](repeating: node, count: 16384)
+                topology = guess
+            } else {
+                topology = try await discover(seeds: seeds, group: group)
+            }
         }
         var tests: [TestReport] = []
         var verifyResults: LoopResult?
