@@ -174,6 +174,26 @@ struct TemplateTests {
         #expect(Set(keys).count == 10)
     }
 
+    @Test("a pre-encoded request patched in place equals the request encoded piece by piece")
+    func imageMatchesEncoding() {
+        let cases: [([String], Bool)] = [
+            (BuiltinTest.set.arguments, false), (BuiltinTest.mset.arguments, false), (BuiltinTest.mset.arguments, true),
+            (BuiltinTest.zadd.arguments, false), (["PING"], false), (["SET", "a__key__b", "<__data__>"], true),
+        ]
+        for (arguments, tag) in cases {
+            let template = RequestTemplate(arguments, hashTag: tag)
+            let data = [UInt8](repeating: UInt8(ascii: "x"), count: 10)
+            var expected = ByteBuffer()
+            var keys = KeyGenerator(fixed: Array(100..<120))
+            data.withUnsafeBytes { template.encode(into: &expected, key: 987_654_321, keys: &keys, data: $0) }
+            var patched = ByteBuffer()
+            keys = KeyGenerator(fixed: Array(100..<120))
+            template.image(dataSize: 10).write(into: &patched, key: 987_654_321, keys: &keys)
+            #expect(String(buffer: patched) == String(buffer: expected), "\(arguments)")
+            #expect(RequestTemplate.decodeCommand(patched) != nil)
+        }
+    }
+
     @Test("the routing key is the first key's argument")
     func routeKey() {
         for (arguments, tag) in [(["SET", "key:__key__", "__data__"], false), (BuiltinTest.mset.arguments, true)] {

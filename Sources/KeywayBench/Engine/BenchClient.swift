@@ -1,9 +1,11 @@
 import NIOCore
 
 /// One simulated client: its key and value-size generators, its budget, and a connection per node it talks to.
-/// It keeps up to `pipeline` requests in flight (closed loop), or sends on a fixed schedule (open loop, `--rate`).
+/// In closed loop it sends `pipeline` requests and waits for all their replies (redis-benchmark's `-P`); in open loop
+/// (`--rate`) it sends on a fixed schedule, up to `pipeline` in flight.
 final class BenchClient {
-    unowned let runner: LoopRunner
+    // Unowned(unsafe): every path to a client (its runner, its connections, its timer) keeps the runner alive.
+    unowned(unsafe) let runner: LoopRunner
     let index: Int
     /// Connections by node index (one entry, index 0, for a single address).
     var connections: [BenchConnection?] = []
@@ -64,6 +66,9 @@ final class BenchClient {
         let endTime = runner.endTime
         let recordFrom = runner.recordFrom
         let openLoop = interval != 0
+        // Closed loop sends whole batches, as redis-benchmark's -P does: `pipeline` requests, then wait for all
+        // their replies. The server then reads and answers a batch per system call, as it would for that tool.
+        if !openLoop && inflight > 0 { return }
         while inflight < pipeline && remaining > 0 && now < endTime {
             let start: UInt64
             if openLoop {

@@ -55,6 +55,11 @@ final class LoopRunner {
     let loop: any EventLoop
     let configuration: BenchConfiguration
     let plan: TestPlan
+    /// The plan's templates and checks by operation index, read in place on every request.
+    private let templates: [RequestTemplate]
+    private let checks: [TestPlan.Check]
+    /// With a fixed value size: each operation's request pre-encoded, to be copied and patched.
+    private let images: [RequestTemplate.Image]?
     var topology: ClusterTopology?
     private(set) var clients: [BenchClient] = []
     private let promise: EventLoopPromise<LoopResult>
@@ -87,6 +92,13 @@ final class LoopRunner {
         self.loop = loop
         self.configuration = configuration
         self.plan = plan
+        self.templates = plan.operations.map(\.template)
+        self.checks = plan.operations.map(\.check)
+        if case .fixed(let size) = configuration.dataSize {
+            self.images = plan.operations.map { $0.template.image(dataSize: size) }
+        } else {
+            self.images = nil
+        }
         self.topology = topology
         self.promise = loop.makePromise(of: LoopResult.self)
         self.plainData = [UInt8](repeating: UInt8(ascii: "x"), count: configuration.dataSize.maximum)
@@ -258,35 +270,36 @@ final class LoopRunner {
         _ client: BenchClient, operation: Int, key: Int, start: UInt64, measured: Bool, redirects: UInt8 = 0,
         node: Int? = nil, asking: Bool = false
     ) {
-        let op = plan.operations[operation]
         let connection: BenchConnection
         if let node {
             connection = client.connection(to: node)
         } else if let topology {
-            connection = client.connection(to: route(op.template, key: key, topology: topology))
+            connection = client.connection(to: route(templates[operation], key: key, topology: topology))
         } else {
-            connection = client.connections[0]!
+            connection = client.connections[0].unsafelyUnwrapped
         }
         if asking {
             connection.pending.writeStaticString("*1\r\n$6\r\nASKING\r\n")
             connection.inflight.append(InFlight(start: 0, key: 0, operation: 0, kind: .asking, measured: false, redirects: 0))
         }
-        switch op.check {
-        case .verifyWrite:
+        if case .verifyWrite = checks[operation] {
             let size = VerifyValue.size(key: key, generation: configuration.generation, dataSize: configuration.dataSize)
             verifyScratch.withUnsafeMutableBytes { scratch in
                 let slice = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<size])
                 VerifyValue.fill(slice, key: key, generation: configuration.generation)
-                op.template.encode(into: &connection.pending, key: key, keys: &client.keys, data: UnsafeRawBufferPointer(slice))
+                templates[operation].encode(
+                    into: &connection.pending, key: key, keys: &client.keys, data: UnsafeRawBufferPointer(slice))
             }
-        default:
+        } else if let images {
+            images[operation].write(into: &connection.pending, key: key, keys: &client.keys)
+        } else {
             let size: Int
             switch configuration.dataSize {
             case .fixed(let n): size = n
             case .range(let a, let b): size = a &+ client.sizes.next(below: b &- a &+ 1)
             }
             plainData.withUnsafeBytes { data in
-                op.template.encode(
+                templates[operation].encode(
                     into: &connection.pending, key: key, keys: &client.keys, data: UnsafeRawBufferPointer(rebasing: data[0..<size]))
             }
         }
@@ -350,7 +363,7 @@ final class LoopRunner {
                 return
             }
             recordError(message)
-        } else if plan.operations[Int(entry.operation)].check == .verifyRead {
+        } else if case .verifyRead = checks[Int(entry.operation)] {
             check(token, key: entry.key)
         }
         if entry.measured {

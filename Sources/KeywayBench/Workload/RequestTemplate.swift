@@ -193,6 +193,73 @@ public struct RequestTemplate: Sendable, Hashable {
         }
     }
 
+    /// The whole request for one value size, encoded once with the value's `x` bytes, and where its key digits
+    /// go: each request is then one copy of `bytes` and the digits patched in place.
+    struct Image: Sendable {
+        /// Where key digits go, and whether they are the first key's (else a newly drawn key's).
+        struct Slot: Sendable {
+            var offset: Int
+            var first: Bool
+        }
+
+        var bytes: [UInt8]
+        var slots: [Slot]
+
+        func write(into buffer: inout ByteBuffer, key: Int, keys: inout KeyGenerator) {
+            let count = bytes.count
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { out in
+                bytes.withUnsafeBytes { out.baseAddress.unsafelyUnwrapped.copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: count) }
+                for slot in slots {
+                    RequestTemplate.putKeyNumber(slot.first ? key : keys.next(), out.baseAddress.unsafelyUnwrapped + slot.offset)
+                }
+                return count
+            }
+        }
+    }
+
+    /// The image of this request with values of `dataSize` bytes of `filler`.
+    func image(dataSize: Int, filler: UInt8 = UInt8(ascii: "x")) -> Image {
+        var buffer = ByteBuffer()
+        var slots: [Image.Slot] = []
+        let data = [UInt8](repeating: filler, count: dataSize)
+        for chunk in chunks {
+            switch chunk {
+            case .literal(let range): buffer.writeBytes(pool[range])
+            case .header(let fixed, let dataParts):
+                buffer.writeString("$\(fixed + dataParts * dataSize)\r\n")
+            case .firstKey:
+                if hashTag { buffer.writeString("{") }
+                slots.append(.init(offset: buffer.writerIndex, first: true))
+                buffer.writeRepeatingByte(UInt8(ascii: "0"), count: Self.keyDigits)
+                if hashTag { buffer.writeString("}") }
+            case .extraKey:
+                if hashTag {
+                    buffer.writeString("{")
+                    slots.append(.init(offset: buffer.writerIndex, first: true))
+                    buffer.writeRepeatingByte(UInt8(ascii: "0"), count: Self.keyDigits)
+                    buffer.writeString("}")
+                }
+                slots.append(.init(offset: buffer.writerIndex, first: false))
+                buffer.writeRepeatingByte(UInt8(ascii: "0"), count: Self.keyDigits)
+            case .data:
+                buffer.writeBytes(data)
+            }
+        }
+        return Image(bytes: Array(buffer.readableBytesView), slots: slots)
+    }
+
+    /// Stores `number` as 12 zero-padded decimal digits at `out`.
+    @inline(__always)
+    static func putKeyNumber(_ number: Int, _ out: UnsafeMutableRawPointer) {
+        var n = UInt64(truncatingIfNeeded: number)
+        var i = keyDigits
+        while i > 0 {
+            i &-= 1
+            out.storeBytes(of: UInt8(truncatingIfNeeded: n % 10) &+ 0x30, toByteOffset: i, as: UInt8.self)
+            n /= 10
+        }
+    }
+
     /// Writes `number` as 12 zero-padded decimal digits.
     static func writeKeyNumber(_ number: Int, into buffer: inout ByteBuffer) {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: keyDigits) { out in
