@@ -1,4 +1,3 @@
-import Dispatch
 import Histogram
 import NIOCore
 import NIOPosix
@@ -223,6 +222,10 @@ public struct BenchRunner: Sendable {
                 var merged = LoopResult(histogram: makeLatencyHistogram())
                 for result in results ?? [] {
                     merged.histogram.add(result.histogram)
+                    if let service = result.service {
+                        if merged.service == nil { merged.service = makeLatencyHistogram() }
+                        merged.service?.add(service)
+                    }
                     merged.requests += result.requests
                     merged.errors.merge(result.errors, uniquingKeysWith: +)
                     merged.errorSamples.merge(result.errorSamples) { first, _ in first }

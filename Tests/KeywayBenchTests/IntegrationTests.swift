@@ -27,6 +27,7 @@ struct RedisIntegrationTests {
         let report = try await BenchRunner(configuration: configuration).run()
         #expect(report.tests.map(\.name) == ["SET", "GET"])
         for test in report.tests {
+            #expect(test.serviceMs == nil)
             #expect(test.requests == 200, "\(test.name): \(test.requests) requests")
             #expect(test.errors == 0, "\(test.name): \(test.errorsByType)")
             #expect(test.rps > 0)
@@ -124,6 +125,9 @@ struct RedisIntegrationTests {
         #expect(abs(test.requests - 4000) < 400, "\(test.requests) requests at 2000/s for 2 s")
         #expect(test.errors == 0)
         #expect(test.timeline.count >= 1)
+        // Latency from the intended send time is never below latency from the actual send.
+        let service = try #require(test.serviceMs)
+        #expect(service.p50 <= test.latencyMs.p50 && service.p99 <= test.latencyMs.p99 && service.max <= test.latencyMs.max)
     }
 
     @Test("CLI: JSON and CSV output of a real run")

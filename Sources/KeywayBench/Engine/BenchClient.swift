@@ -83,7 +83,7 @@ final class BenchClient {
             let operation = schedule[scheduleIndex]
             scheduleIndex &+= 1
             if scheduleIndex == schedule.count { scheduleIndex = 0 }
-            runner.issue(self, operation: operation, key: keys.next(), start: start, measured: measured)
+            runner.issue(self, operation: operation, key: keys.next(), start: start, sent: now, measured: measured)
         }
         if remaining == 0 || now >= endTime {
             if inflight == 0 {

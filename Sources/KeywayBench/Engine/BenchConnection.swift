@@ -20,6 +20,8 @@ struct InFlight {
     var kind: Kind
     var measured: Bool
     var redirects: UInt8
+    /// When it was actually written (later than `start` when an open loop falls behind its schedule).
+    var sent: UInt64 = 0
 }
 
 /// A connection of one client to one server: writes go to `pending` and are flushed once per event-loop turn;

@@ -1,5 +1,4 @@
 import ClusterModel
-import Dispatch
 import Histogram
 import NIOCore
 import NIOPosix
@@ -28,6 +27,8 @@ struct LoopSample: Sendable {
 /// What one event loop measured over a whole test.
 struct LoopResult: Sendable {
     var histogram: Histogram<UInt64>
+    /// Open loop only: latency from the actual send, which hides the schedule's delays (coordinated omission).
+    var service: Histogram<UInt64>?
     var requests = 0
     var errors: [String: Int] = [:]
     var errorSamples: [String: String] = [:]
@@ -101,6 +102,7 @@ final class LoopRunner {
         }
         self.topology = topology
         self.promise = loop.makePromise(of: LoopResult.self)
+        if plan.rate != nil { result.service = makeLatencyHistogram() }
         self.plainData = [UInt8](repeating: UInt8(ascii: "x"), count: configuration.dataSize.maximum)
         self.verifyScratch = [UInt8](repeating: 0, count: configuration.dataSize.maximum)
         self.routeScratch.reserveCapacity(256)
@@ -115,7 +117,9 @@ final class LoopRunner {
         }
     }
 
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    /// The clock of NIO's scheduled tasks (CLOCK_MONOTONIC on Linux), so that open-loop send times and timers agree.
+    @inline(__always)
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
     // MARK: - Lifecycle
 
@@ -267,8 +271,8 @@ final class LoopRunner {
 
     /// Sends operation `operation` for key `key` to the node that owns it (or to `node` after a redirect).
     func issue(
-        _ client: BenchClient, operation: Int, key: Int, start: UInt64, measured: Bool, redirects: UInt8 = 0,
-        node: Int? = nil, asking: Bool = false
+        _ client: BenchClient, operation: Int, key: Int, start: UInt64, sent: UInt64, measured: Bool,
+        redirects: UInt8 = 0, node: Int? = nil, asking: Bool = false
     ) {
         let connection: BenchConnection
         if let node {
@@ -304,7 +308,9 @@ final class LoopRunner {
             }
         }
         connection.inflight.append(
-            InFlight(start: start, key: key, operation: Int32(operation), kind: .request, measured: measured, redirects: redirects))
+            InFlight(
+                start: start, key: key, operation: Int32(operation), kind: .request, measured: measured, redirects: redirects,
+                sent: sent))
         client.inflight &+= 1
         markDirty(connection)
     }
@@ -369,6 +375,7 @@ final class LoopRunner {
         if entry.measured {
             _ = interval.record(now &- entry.start)
             intervalRequests &+= 1
+            if result.service != nil { _ = result.service?.record(now &- entry.sent) }
             if entry.start < result.firstStart { result.firstStart = entry.start }
             result.lastReply = now
         }
@@ -393,8 +400,8 @@ final class LoopRunner {
         self.topology = topology
         result.redirects &+= 1
         issue(
-            client, operation: Int(entry.operation), key: entry.key, start: entry.start, measured: entry.measured,
-            redirects: entry.redirects &+ 1, node: node, asking: redirect.ask)
+            client, operation: Int(entry.operation), key: entry.key, start: entry.start, sent: now,
+            measured: entry.measured, redirects: entry.redirects &+ 1, node: node, asking: redirect.ask)
     }
 
     static func errorMessage(_ token: RESPToken) -> String {

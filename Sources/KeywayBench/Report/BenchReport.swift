@@ -83,6 +83,9 @@ public struct TestReport: Sendable, Codable {
     public var seconds: Double
     public var rps: Double
     public var latencyMs: LatencySummary
+    /// Open loop (`--rate`) only: latency from the actual send rather than the intended one. It leaves out the
+    /// time a request waited behind a stall, so it is what a closed-loop tool would report; shown for comparison.
+    public var serviceMs: LatencySummary?
     public var percentiles: [PercentilePoint]
     public var timeline: [TimelinePoint]
 
@@ -91,6 +94,7 @@ public struct TestReport: Sendable, Codable {
         case errorsByType = "errors_by_type"
         case errorSamples = "error_samples"
         case latencyMs = "latency_ms"
+        case serviceMs = "service_ms"
     }
 
     /// Percentiles plotted and listed: dense towards the tail, as HdrHistogram's plots are.
@@ -109,6 +113,7 @@ public struct TestReport: Sendable, Codable {
         seconds = elapsed
         rps = elapsed > 0 ? Double(result.requests) / elapsed : 0
         latencyMs = LatencySummary(result.histogram)
+        serviceMs = result.service.map(LatencySummary.init)
         let histogram = result.histogram
         percentiles =
             histogram.totalCount == 0

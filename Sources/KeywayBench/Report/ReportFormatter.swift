@@ -36,6 +36,13 @@ public enum ReportFormatter {
             }
             lines.append(line)
         }
+        for test in report.tests {
+            guard let service = test.serviceMs else { continue }
+            lines.append(
+                "\(test.name): latency counts from each request's intended send time; from the actual send "
+                    + "(uncorrected for coordinated omission): p50 \(ms(service.p50)), p99 \(ms(service.p99)), "
+                    + "p99.9 \(ms(service.p999)), max \(ms(service.max)) ms")
+        }
         for test in report.tests where test.errors > 0 || test.redirects > 0 {
             var parts: [String] = []
             for (type, count) in test.errorsByType.sorted(by: { $0.key < $1.key }) {
