@@ -21,15 +21,15 @@ struct BenchCommand: AsyncParsableCommand {
               keyway bench --requests 100000 -- SET key:__key__ __data__
               keyway bench --verify --keyspace 10000 --data-size 16-256
             In a command template, __key__ (or __rand_int__) becomes a 12-digit key number and __data__ the value.
-            The exit status is non-zero when the target is unreachable, AUTH fails, any reply is an error, or
-            --verify finds a lost or changed key.
+
+            The exit status is non-zero when the target is unreachable, AUTH fails, any reply is an error, or --verify finds a lost or changed key.
             """
     )
 
-    @Option(help: "Server address (default 127.0.0.1).")
+    @Option(help: "Server address.")
     var host = "127.0.0.1"
 
-    @Option(help: "Server port (default 6379).")
+    @Option(help: "Server port.")
     var port = 6379
 
     @Flag(help: "Cluster mode: discover slots with CLUSTER SLOTS, send each request to its slot's owner, follow MOVED/ASK.")
@@ -104,10 +104,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Also write a self-contained HTML report (latency and throughput plots) to this file.")
     var html: String?
 
-    @Option(help: "Seconds to wait for a connection (default 5).")
+    @Option(help: "Seconds to wait for a connection.")
     var connectTimeout: Double = 5
 
-    @Option(help: "Seconds without any reply, while requests are outstanding, before giving up (default 10).")
+    @Option(help: "Seconds without any reply, while requests are outstanding, before giving up.")
     var timeout: Double = 10
 
     @Option(help: "Seed of the key and value-size generators.")

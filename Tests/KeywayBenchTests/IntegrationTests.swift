@@ -40,6 +40,42 @@ struct RedisIntegrationTests {
         #expect(try await client.command(["EXISTS", "key:000000000200"]) == .integer(0))
     }
 
+    @Test("several event loops share the budget; warmup is not counted; a duration bounds the run")
+    func threadsWarmupDuration() async throws {
+        let server = try await RedisServerProcess.start()
+        defer { server.stop() }
+        var configuration = singleConfiguration(port: server.port)
+        configuration.threads = 2
+        configuration.clients = 7
+        configuration.requests = 1000
+        configuration.keyspace = 1000
+        configuration.workload = .tests([.set])
+        let split = try await BenchRunner(configuration: configuration).run()
+        #expect(split.tests[0].requests == 1000 && split.tests[0].errors == 0)
+        let client = try await RESPTestClient.connect(port: server.port)
+        defer { client.close() }
+        #expect(try await client.command(["DBSIZE"]) == .integer(1000))
+
+        // 0.5 s of warmup on counters, then exactly 300 measured INCRs: the counters hold more than 300.
+        _ = try await client.command(["FLUSHALL"])
+        configuration.warmup = 0.5
+        configuration.requests = 300
+        configuration.keyspace = 1
+        configuration.workload = .tests([.incr])
+        let warmed = try await BenchRunner(configuration: configuration).run()
+        #expect(warmed.tests[0].requests == 300)
+        let counter = try await client.command(["GET", "counter:000000000000"])
+        #expect((Int(counter.string ?? "") ?? 0) > 300, "counter \(counter)")
+
+        configuration.warmup = 0
+        configuration.requests = nil
+        configuration.duration = 0.6
+        configuration.workload = .tests([.get])
+        let timed = try await BenchRunner(configuration: configuration).run()
+        #expect(timed.tests[0].requests > 100)
+        #expect(timed.tests[0].seconds > 0.5 && timed.tests[0].seconds < 1.5, "\(timed.tests[0].seconds) s")
+    }
+
     @Test("a custom template, a value-size range, RESP3 and AUTH")
     func customTemplateWithAuth() async throws {
         let server = try await startRedis(password: "s3cret")

@@ -14,7 +14,7 @@ extension ReportFormatter {
     static func niceCeiling(_ value: Double) -> Double {
         guard value > 0, value.isFinite else { return 1 }
         let power = pow(10, floor(log10(value)))
-        for step in [1.0, 2.0, 5.0, 10.0] where step * power >= value { return step * power }
+        for step in [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] where step * power >= value { return step * power }
         return 10 * power
     }
 
@@ -62,7 +62,7 @@ extension ReportFormatter {
 
     static let width = 800.0
     static let height = 360.0
-    static let left = 70.0
+    static let left = 84.0
     static let right = 180.0
     static let top = 20.0
     static let bottom = 50.0
