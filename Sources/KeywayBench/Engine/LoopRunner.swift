@@ -424,7 +424,7 @@ final class LoopRunner {
     }
 
     private func check(_ token: RESPToken, key: Int) {
-        let keyName = "key:" + Self.keyDigits(key)
+        var keyName: String { configuration.hashTag ? "key:{\(Self.keyDigits(key))}" : "key:" + Self.keyDigits(key) }
         switch token.value {
         case .bulkString(let value):
             let size = VerifyValue.size(key: key, generation: configuration.generation, dataSize: configuration.dataSize)
