@@ -282,5 +282,20 @@ struct ClusterIntegrationTests {
         verify.keyspace = 200
         let checked = try await BenchRunner(configuration: verify).run()
         #expect(checked.verify?.checked == 200 && checked.verify?.lost == 0 && checked.verify?.mismatched == 0)
+
+        // The CLI in cluster mode, with a mixed ratio and MSET kept in one slot by --hash-tag.
+        let seed = "127.0.0.1:\(cluster.servers[1].port)"
+        let mixed = try KeywayBinary.bench(["--cluster", "--seed", seed, "-n", "400", "-c", "4", "-P", "8", "--ratio", "1:3", "--json"])
+        #expect(mixed.status == 0, "\(mixed.error)")
+        let object = try JSONSerialization.jsonObject(with: Data(mixed.output.utf8)) as? [String: Any]
+        let tests = object?["tests"] as? [[String: Any]] ?? []
+        #expect(tests.first?["name"] as? String == "SET:GET 1:3" && tests.first?["requests"] as? Int == 400)
+        #expect(tests.first?["errors"] as? Int == 0)
+        let mset = try KeywayBinary.bench(["--cluster", "--seed", seed, "-n", "100", "-c", "2", "--tests", "mset", "--hash-tag"])
+        #expect(mset.status == 0, "\(mset.error)")
+        // Without the hash tag, MSET's keys span slots: the cluster answers CROSSSLOT, reported by type.
+        let crossSlot = try KeywayBinary.bench(["--cluster", "--seed", seed, "-n", "20", "-c", "2", "--tests", "mset"])
+        #expect(crossSlot.status == 1)
+        #expect(crossSlot.output.contains("CROSSSLOT 20"))
     }
 }
