@@ -99,6 +99,7 @@ var package = Package(
             dependencies: [
                 "KeywayBench", "RESP", "ClusterModel", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),
