@@ -158,6 +158,9 @@ struct BenchCommand: AsyncParsableCommand {
             configuration.user = user
             configuration.resp = resp
             if verify {
+                if workloads > 0 || rate != nil {
+                    throw BenchConfigurationError("--verify runs its own SET and GET of every key: drop --tests, --ratio, --rate and the template")
+                }
                 guard let phase = BenchConfiguration.VerifyPhase(rawValue: verifyPhase) else {
                     throw BenchConfigurationError("--verify-phase must be all, write or read")
                 }
