@@ -1,3 +1,4 @@
+import ClusterModel
 import Foundation
 import RESP
 import TestSupport
@@ -297,5 +298,31 @@ struct ClusterIntegrationTests {
         let crossSlot = try KeywayBinary.bench(["--cluster", "--seed", seed, "-n", "20", "-c", "2", "--tests", "mset"])
         #expect(crossSlot.status == 1)
         #expect(crossSlot.output.contains("CROSSSLOT 20"))
+
+        // A slot being migrated: its owner answers ASK for a key it does not have, and the bench follows with
+        // ASKING to the importing node, without updating its slot map.
+        let slot = Int(HashSlot(key: "askkey").rawValue)
+        let owner = min(slot / (16384 / 3), 2)
+        let target = (owner + 1) % 3
+        let ownerClient = try await RESPTestClient.connect(port: cluster.servers[owner].port)
+        let targetClient = try await RESPTestClient.connect(port: cluster.servers[target].port)
+        defer {
+            ownerClient.close()
+            targetClient.close()
+        }
+        let ownerID = try await ownerClient.command(["CLUSTER", "MYID"]).string ?? ""
+        let targetID = try await targetClient.command(["CLUSTER", "MYID"]).string ?? ""
+        #expect(try await targetClient.command(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", ownerID]) == .simpleString("OK"))
+        #expect(try await ownerClient.command(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", targetID]) == .simpleString("OK"))
+        var ask = configuration
+        ask.learnSlotsFromRedirects = false
+        ask.requests = 20
+        ask.clients = 2
+        ask.workload = .custom(["SET", "askkey", "__data__"])
+        let asked = try await BenchRunner(configuration: ask).run()
+        #expect(asked.tests[0].requests == 20 && asked.tests[0].errors == 0, "\(asked.tests[0].errorSamples)")
+        #expect(asked.tests[0].redirects == 20)
+        #expect(try await targetClient.command(["CLUSTER", "COUNTKEYSINSLOT", String(slot)]) == .integer(1))
+        #expect(try await ownerClient.command(["CLUSTER", "COUNTKEYSINSLOT", String(slot)]) == .integer(0))
     }
 }
