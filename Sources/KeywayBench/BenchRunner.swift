@@ -70,7 +70,7 @@ public struct BenchRunner: Sendable {
         let settings = BenchReport.Settings(
             target: targetText, clients: configuration.clients, threads: configuration.threads,
             pipeline: configuration.pipeline, keyspace: configuration.keyspace,
-            keyPattern: configuration.keyPattern.description, dataSize: configuration.dataSize.description,
+            keyPattern: configuration.verify == nil ? configuration.keyPattern.description : KeyPattern.sequential.description, dataSize: configuration.dataSize.description,
             rate: configuration.rate)
         var verify: VerifyReport?
         if let verifyResults {
