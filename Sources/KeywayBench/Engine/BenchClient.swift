@@ -11,7 +11,7 @@ final class BenchClient {
     var connections: [BenchConnection?] = []
     var keys: KeyGenerator
     var sizes: SplitMix64
-    /// Measured requests still to send (`Int.max` for a duration).
+    /// Measured requests still to send (`Int.max` for a duration or a budget shared with the loop's other clients).
     var remaining: Int
     var inflight = 0
     private var scheduleIndex: Int
@@ -69,7 +69,8 @@ final class BenchClient {
         // Closed loop sends whole batches, as redis-benchmark's -P does: `pipeline` requests, then wait for all
         // their replies. The server then reads and answers a batch per system call, as it would for that tool.
         if !openLoop && inflight > 0 { return }
-        while inflight < pipeline && remaining > 0 && now < endTime {
+        let shared = runner.sharesBudget
+        while inflight < pipeline && (shared ? runner.sharedRemaining > 0 : remaining > 0) && now < endTime {
             let start: UInt64
             if openLoop {
                 guard nextIntended <= now else { break }
@@ -79,13 +80,19 @@ final class BenchClient {
                 start = now
             }
             let measured = start >= recordFrom
-            if measured && remaining != .max { remaining &-= 1 }
+            if measured {
+                if shared {
+                    runner.sharedRemaining &-= 1
+                } else if remaining != .max {
+                    remaining &-= 1
+                }
+            }
             let operation = schedule[scheduleIndex]
             scheduleIndex &+= 1
             if scheduleIndex == schedule.count { scheduleIndex = 0 }
             runner.issue(self, operation: operation, key: keys.next(), start: start, sent: now, measured: measured)
         }
-        if remaining == 0 || now >= endTime {
+        if remaining == 0 || (shared && runner.sharedRemaining <= 0) || now >= endTime {
             if inflight == 0 {
                 done = true
                 cancelTimer()

@@ -65,6 +65,11 @@ final class LoopRunner {
     private(set) var clients: [BenchClient] = []
     private let promise: EventLoopPromise<LoopResult>
 
+    /// Whether clients draw from `sharedRemaining` rather than their own budgets.
+    let sharesBudget: Bool
+    /// Measured requests this loop's clients still have to send, when they share a budget.
+    var sharedRemaining = 0
+
     // Timing
     private(set) var recordFrom: UInt64 = .max
     private(set) var endTime: UInt64 = .max
@@ -108,13 +113,20 @@ final class LoopRunner {
         self.routeScratch.reserveCapacity(256)
         dirty.reserveCapacity(clientIndexes.count * 2)
         let total = configuration.clients
+        // Clients of a loop draw from one budget, as redis-benchmark's clients share one counter, so that none
+        // idles while another still has requests to send. A sequential walk (and so `--verify`) keeps a budget
+        // per client instead: client c of C then covers exactly its keys c, c + C, ...
+        sharesBudget = plan.requests != nil && plan.keyPattern != .sequential
+        var loopBudget = 0
         for index in clientIndexes {
             var budget = Int.max
             if let requests = plan.requests {
                 budget = requests / total + (index < requests % total ? 1 : 0)
+                loopBudget += budget
             }
-            clients.append(BenchClient(runner: self, index: index, budget: budget))
+            clients.append(BenchClient(runner: self, index: index, budget: sharesBudget ? (budget > 0 ? Int.max : 0) : budget))
         }
+        sharedRemaining = loopBudget
     }
 
     /// The clock of NIO's scheduled tasks (CLOCK_MONOTONIC on Linux), so that open-loop send times and timers agree.
