@@ -1,4 +1,5 @@
 import ClusterModel
+import Foundation
 import Histogram
 import NIOCore
 import NIOPosix
@@ -198,7 +199,7 @@ final class LoopRunner {
             if let first = error.connectionErrors.first { return describe(first.error) }
             if error.dnsAAAAError != nil || error.dnsAError != nil { return "cannot resolve \(error.host)" }
         }
-        if let error = error as? IOError { return error.description.replacingOccurrences(of: "\n", with: " ") }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
         return "\(error)"
     }
 
