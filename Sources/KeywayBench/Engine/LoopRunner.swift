@@ -486,11 +486,10 @@ final class LoopRunner {
         let sample = LoopSample(
             requests: intervalRequests, errors: intervalErrors, histogram: interval, outstanding: outstanding,
             replies: replies)
-        if !stopped {
-            mergeInterval()
-            interval.reset()
-            intervalRequests = 0
-        }
+        // A finished runner merged its last interval already; it is reported here once, then cleared.
+        if !stopped { mergeInterval() }
+        interval.reset()
+        intervalRequests = 0
         intervalErrors = 0
         return sample
     }
