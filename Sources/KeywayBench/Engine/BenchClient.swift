@@ -70,13 +70,16 @@ final class BenchClient {
         // their replies. The server then reads and answers a batch per system call, as it would for that tool.
         if !openLoop && inflight > 0 { return }
         let shared = runner.sharesBudget
-        while inflight < pipeline && (shared ? runner.sharedRemaining > 0 : remaining > 0) && now < endTime {
+        // In open loop a request belongs to the run when its intended time falls before the end, even if the
+        // schedule is behind and it goes out later: dropping that backlog would drop the slowest requests.
+        while inflight < pipeline && (shared ? runner.sharedRemaining > 0 : remaining > 0) {
             let start: UInt64
             if openLoop {
-                guard nextIntended <= now else { break }
+                guard nextIntended <= now, nextIntended < endTime else { break }
                 start = nextIntended
                 nextIntended &+= interval
             } else {
+                guard now < endTime else { break }
                 start = now
             }
             let measured = start >= recordFrom
@@ -92,7 +95,7 @@ final class BenchClient {
             if scheduleIndex == schedule.count { scheduleIndex = 0 }
             runner.issue(self, operation: operation, key: keys.next(), start: start, sent: now, measured: measured)
         }
-        if remaining == 0 || (shared && runner.sharedRemaining <= 0) || now >= endTime {
+        if remaining == 0 || (shared && runner.sharedRemaining <= 0) || (openLoop ? nextIntended >= endTime : now >= endTime) {
             if inflight == 0 {
                 done = true
                 cancelTimer()
@@ -101,7 +104,7 @@ final class BenchClient {
             return
         }
         if openLoop && timer == nil && inflight < pipeline {
-            let deadline = NIODeadline.uptimeNanoseconds(min(nextIntended, endTime))
+            let deadline = NIODeadline.uptimeNanoseconds(nextIntended)
             timer = runner.loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
                 timer = nil
                 pump(now: LoopRunner.now())
