@@ -10,10 +10,11 @@ struct Keyway: AsyncParsableCommand {
         commandName: "keyway",
         abstract: "A Redis-protocol cluster proxy and shard node.",
         discussion: """
-            Roles: `keyway up` (a local cluster and its proxy in one command), `keyway proxy`, `keyway node`, `keyway slot`; `sentinel`, `bench` and `cluster` are coming.
+            Roles: `keyway up` (a local cluster and its proxy in one command), `keyway proxy`, `keyway node`, \
+            `keyway bench` and `keyway slot`; `sentinel` and `cluster` are coming.
             """,
         version: version,
-        subcommands: [UpCommand.self, ProxyCommand.self, NodeCommand.self, SlotCommand.self]
+        subcommands: [UpCommand.self, ProxyCommand.self, NodeCommand.self, BenchCommand.self, SlotCommand.self]
     )
 }
 
