@@ -15,7 +15,7 @@ struct ProxyToolsTests {
     func redisBenchmark(kind: BackendKind) async throws {
         guard kind.isAvailable, Peer.isAvailable("redis-benchmark") else { return }
         try await withProxy(kind) { harness in
-            for extra in [["-n", "2000", "-c", "20"], ["-n", "5000", "-c", "10", "-P", "16", "-t", "set,get,incr,lpush,mset"]] {
+            for extra in [["-n", "1000", "-c", "10"], ["-n", "3000", "-c", "10", "-P", "16", "-t", "set,get,incr,lpush,mset"]] {
                 let result = try Peer.run(
                     "redis-benchmark", ["-h", "127.0.0.1", "-p", String(harness.port), "-r", "10000", "--csv"] + extra,
                     timeout: 300)
