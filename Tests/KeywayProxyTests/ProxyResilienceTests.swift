@@ -124,6 +124,41 @@ struct ProxyResilienceTests {
         }
     }
 
+    @Test("SSUBSCRIBE follows its channel's slot when the slot moves", arguments: BackendKind.allCases)
+    func shardChannelFollowsSlot(kind: BackendKind) async throws {
+        guard kind.isAvailable else { return }
+        try await withProxy(kind) { harness in
+            let subscriber = try await harness.client(keepUnsolicited: true)
+            let publisher = try await harness.client()
+            defer {
+                subscriber.close()
+                publisher.close()
+            }
+            func smessage(_ text: String) -> RESPValue {
+                .array([.bulkString(ByteBuffer(string: "smessage")), .bulkString(ByteBuffer(string: "{mig}news")), .bulkString(ByteBuffer(string: text))])
+            }
+            let confirmation = try await subscriber.send(raw: ByteBuffer(string: "*2\r\n$10\r\nSSUBSCRIBE\r\n$9\r\n{mig}news\r\n"), replies: 1)
+            #expect(confirmation == [.array([.bulkString(ByteBuffer(string: "ssubscribe")), .bulkString(ByteBuffer(string: "{mig}news")), .integer(1)])])
+            #expect(try await publisher.command(["SPUBLISH", "{mig}news", "before"]) == .integer(1))
+            #expect(try await subscriber.send(raw: ByteBuffer(), replies: 1) == [smessage("before")])
+
+            let source = try await harness.owner(of: "{mig}")
+            let target = harness.nodes.first { $0 !== source }!
+            try await Self.migrate(slot: Int(HashSlot(key: "mig").rawValue), from: source, to: target, all: harness.nodes)
+            // The proxy subscribes again on the new owner; until then SPUBLISH there reaches nobody.
+            let deadline = Date().addingTimeInterval(10)
+            var receivers: RESPValue = .integer(0)
+            while Date() < deadline {
+                receivers = try await publisher.command(["SPUBLISH", "{mig}news", "after"])
+                if receivers == .integer(1) { break }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+            #expect(receivers == .integer(1))
+            // The client sees the message, and no sunsubscribe it did not ask for.
+            #expect(try await subscriber.send(raw: ByteBuffer(), replies: 1) == [smessage("after")])
+        }
+    }
+
     @Test("redis-cli --cluster reshard under load through the proxy", arguments: BackendKind.allCases)
     func reshardUnderLoad(kind: BackendKind) async throws {
         guard kind.isAvailable, Peer.isAvailable("redis-cli") else { return }

@@ -429,7 +429,10 @@ final class ClusterBus: @unchecked Sendable {
                 // Another node won my slot: its keys are no longer served here (Redis deletes them).
                 deleteKeys(inSlot: slot)
             }
-            if owner == c.state.myID { c.state.migrating.removeValue(forKey: slot) }
+            if owner == c.state.myID {
+                c.state.migrating.removeValue(forKey: slot)
+                node.unsubscribeShardChannels(inSlot: slot)
+            }
             c.state.slotOwners[slot] = sender.id
             changed = true
         }

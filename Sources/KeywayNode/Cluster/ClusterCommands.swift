@@ -214,6 +214,7 @@ private func delSlots(_ inv: inout Invocation, _ c: ClusterController, _ slots: 
         throw RedisError("ERR Slot \(slot) is already unassigned")
     }
     for slot in slots {
+        if c.state.slotOwners[slot] == c.state.myID { inv.node.unsubscribeShardChannels(inSlot: slot) }
         c.state.slotOwners[slot] = nil
         c.state.importing.removeValue(forKey: slot)
         c.state.migrating.removeValue(forKey: slot)
@@ -243,6 +244,7 @@ private func clusterFlushSlots(_ inv: inout Invocation, _ c: ClusterController) 
         throw RedisError("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.")
     }
     for slot in 0..<HashSlot.count where c.state.slotOwners[slot] == c.state.myID {
+        inv.node.unsubscribeShardChannels(inSlot: slot)
         c.state.slotOwners[slot] = nil
     }
     c.changed()
@@ -342,6 +344,11 @@ private func clusterSetSlot(_ inv: inout Invocation, _ c: ClusterController) thr
         if id == c.state.myID && c.state.importing[slot] != nil {
             c.state.importing.removeValue(forKey: slot)
             c.bumpEpochWithoutConsensus()
+        }
+        // A node that gives a slot away drops its shard channels' subscribers, with a sunsubscribe each (Redis's
+        // removeChannelsInSlot), so that they can subscribe where the slot is now.
+        if c.state.slotOwners[slot] == c.state.myID && id != c.state.myID {
+            inv.node.unsubscribeShardChannels(inSlot: slot)
         }
         c.state.slotOwners[slot] = id
     } else {

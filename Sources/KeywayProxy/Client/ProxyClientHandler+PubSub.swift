@@ -15,6 +15,11 @@ struct PubSubState {
     /// Frames from the pub/sub connections wait until every reply owed before `barrier` is written.
     var barrier = -1
     var pendingPushes: [ByteBuffer] = []
+    /// Shard channels the client subscribed to with SSUBSCRIBE and has not left.
+    var shardChannels: Set<ByteBuffer> = []
+    /// Shard channels the proxy is subscribing again after their slot moved (their confirmations are not the
+    /// client's business).
+    var resubscribing: Set<ByteBuffer> = []
 
     var isEmpty: Bool { main == nil && shards.isEmpty }
 
@@ -52,6 +57,8 @@ struct PubSubState {
         counts = [:]
         subscribedMode = false
         pendingPushes = []
+        shardChannels = []
+        resubscribing = []
         return connections
     }
 }
@@ -68,8 +75,13 @@ extension ProxyClientHandler {
                 return
             case .none:
                 // SUNSUBSCRIBE with no channels: every shard connection.
+                pubsub.shardChannels = []
+                pubsub.resubscribing = []
                 if pubsub.shards.isEmpty {
-                    deliver(Self.empty, seq: seq)
+                    // Nothing to leave: answered as Redis does.
+                    deliver(
+                        ByteBuffer(string: resp3 ? ">3\r\n$12\r\nsunsubscribe\r\n_\r\n:0\r\n" : "*3\r\n$12\r\nsunsubscribe\r\n$-1\r\n:0\r\n"),
+                        seq: seq)
                     return
                 }
                 pubsub.barrier = seq
@@ -83,6 +95,14 @@ extension ProxyClientHandler {
                     return
                 }
                 endpoint = owner
+                for channel in argv.dropFirst() {
+                    if spec.name == "ssubscribe" {
+                        pubsub.shardChannels.insert(channel)
+                    } else {
+                        pubsub.shardChannels.remove(channel)
+                        pubsub.resubscribing.remove(channel)
+                    }
+                }
             }
             if let existing = pubsub.shards[endpoint], !existing.isClosed {
                 connection = existing
@@ -155,6 +175,63 @@ extension ProxyClientHandler {
         }
         guard let connection = pubsub.main ?? pubsub.shards.values.first else { return }
         sendOnStream(frame, connection)
+    }
+
+    // MARK: Shard channels that move
+
+    /// Handles what a shard connection says about a channel the proxy manages: a `sunsubscribe` the client did not
+    /// ask for (the channel's slot moved away from that node) starts a new subscription where the slot is now; the
+    /// confirmation of that new subscription, or a redirect while it is made, is kept from the client. Returns
+    /// true when the frame must not reach the client.
+    func interceptShardFrame(_ frame: RESPToken) -> Bool {
+        if let text = frame.errorText, !pubsub.resubscribing.isEmpty,
+            text.hasPrefix("MOVED ") || text.hasPrefix("ASK ") || text.hasPrefix("TRYAGAIN") || text.hasPrefix("CLUSTERDOWN")
+        {
+            if let redirect = Redirect(errorMessage: text), redirect.kind == .moved {
+                router.noteMoved(redirect, from: redirect.endpoint)
+            }
+            scheduleResubscribe(Array(pubsub.resubscribing))
+            return true
+        }
+        guard let parts = frame.elements, parts.count == 3, let kind = parts[0].stringValue?.lowercased(),
+            case .bulkString(let channel) = parts[1].value
+        else { return false }
+        if kind == "sunsubscribe" && pubsub.shardChannels.contains(channel) {
+            pubsub.resubscribing.insert(channel)
+            router.topology.requestRefresh()
+            scheduleResubscribe([channel])
+            return true
+        }
+        if kind == "ssubscribe" && pubsub.resubscribing.contains(channel) {
+            pubsub.resubscribing.remove(channel)
+            return true
+        }
+        return false
+    }
+
+    /// Subscribes `channels` again on the current owner of their slot, after the topology had time to catch up.
+    private func scheduleResubscribe(_ channels: [ByteBuffer], delay: TimeAmount = .milliseconds(100)) {
+        router.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            for channel in channels where pubsub.resubscribing.contains(channel) {
+                guard let owner = router.slotMap.owner(of: Int(HashSlot(key: channel).rawValue)) else {
+                    scheduleResubscribe([channel], delay: .milliseconds(500))
+                    continue
+                }
+                let connection: BackendConnection
+                if let existing = pubsub.shards[owner], !existing.isClosed {
+                    connection = existing
+                } else {
+                    connection = router.exclusiveConnection(to: owner, resp3: resp3)
+                    connection.pushSink = PubSubStream(client: self, connection: connection)
+                    pubsub.shards[owner] = connection
+                }
+                var frame = ByteBuffer()
+                frame.writeRESPHeader(.array, 2)
+                frame.writeRESPBulkString("SSUBSCRIBE")
+                frame.writeRESPBulkString(channel)
+                sendOnStream(frame, connection)
+            }
+        }
     }
 
     /// Closes every pub/sub connection of this client.

@@ -242,6 +242,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     /// A frame from a pub/sub connection, written once the replies owed before it are out.
     func streamFrame(_ frame: RESPToken, from connection: BackendConnection) {
         guard isActive, pubsub.owns(connection) else { return }
+        if !pubsub.shardChannels.isEmpty || !pubsub.resubscribing.isEmpty, interceptShardFrame(frame) { return }
         pubsub.track(frame, from: connection)
         if firstSeq > pubsub.barrier {
             write(frame.base)
