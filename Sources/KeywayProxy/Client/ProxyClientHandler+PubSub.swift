@@ -68,7 +68,7 @@ extension ProxyClientHandler {
     func pubSubCommand(_ spec: CommandSpec, argv: [ByteBuffer], frame: ByteBuffer, seq: Int) {
         let connection: BackendConnection
         if spec.name == "ssubscribe" || spec.name == "sunsubscribe" {
-            var endpoint: Endpoint
+            let endpoint: Endpoint
             switch slot(of: spec, argv: argv) {
             case .crossSlot:
                 deliver(ProxyErrors.crossSlot.base, seq: seq)
@@ -104,13 +104,7 @@ extension ProxyClientHandler {
                     }
                 }
             }
-            if let existing = pubsub.shards[endpoint], !existing.isClosed {
-                connection = existing
-            } else {
-                connection = router.exclusiveConnection(to: endpoint, resp3: resp3)
-                connection.pushSink = PubSubStream(client: self, connection: connection)
-                pubsub.shards[endpoint] = connection
-            }
+            connection = shardConnection(to: endpoint)
         } else {
             if let main = pubsub.main, !main.isClosed {
                 connection = main
@@ -217,14 +211,7 @@ extension ProxyClientHandler {
                     scheduleResubscribe([channel], delay: .milliseconds(500))
                     continue
                 }
-                let connection: BackendConnection
-                if let existing = pubsub.shards[owner], !existing.isClosed {
-                    connection = existing
-                } else {
-                    connection = router.exclusiveConnection(to: owner, resp3: resp3)
-                    connection.pushSink = PubSubStream(client: self, connection: connection)
-                    pubsub.shards[owner] = connection
-                }
+                let connection = shardConnection(to: owner)
                 var frame = ByteBuffer()
                 frame.writeRESPHeader(.array, 2)
                 frame.writeRESPBulkString("SSUBSCRIBE")
@@ -232,6 +219,15 @@ extension ProxyClientHandler {
                 sendOnStream(frame, connection)
             }
         }
+    }
+
+    /// The client's SSUBSCRIBE connection to `endpoint`, opened on first use.
+    private func shardConnection(to endpoint: Endpoint) -> BackendConnection {
+        if let existing = pubsub.shards[endpoint], !existing.isClosed { return existing }
+        let connection = router.exclusiveConnection(to: endpoint, resp3: resp3)
+        connection.pushSink = PubSubStream(client: self, connection: connection)
+        pubsub.shards[endpoint] = connection
+        return connection
     }
 
     /// Closes every pub/sub connection of this client.

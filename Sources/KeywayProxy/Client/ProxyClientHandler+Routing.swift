@@ -124,19 +124,9 @@ extension ProxyClientHandler {
     /// Sends a command that may block on this client's own connection to the slot's owner, so that it never stalls
     /// the loop's shared pipeline.
     func sendBlocking(_ frame: ByteBuffer, slot: Int?, seq: Int) {
-        let endpoint: Endpoint
-        if let slot {
-            guard let owner = router.slotMap.owner(of: slot) else {
-                deliver(ProxyErrors.clusterDown.base, seq: seq)
-                return
-            }
-            endpoint = owner
-        } else {
-            guard let first = router.primaryIndexes.first else {
-                deliver(ProxyErrors.clusterDown.base, seq: seq)
-                return
-            }
-            endpoint = router.slotMap.endpoints[first]
+        guard let endpoint = router.primary(forSlot: slot) else {
+            deliver(ProxyErrors.clusterDown.base, seq: seq)
+            return
         }
         guard let connection = blockingConnection(to: endpoint) else {
             deliver(router.unreachable(endpoint).base, seq: seq)

@@ -158,21 +158,9 @@ extension ProxyClientHandler {
             deliver(ByteBuffer(string: "*0\r\n"), seq: seq)
             return
         }
-        let endpoint: Endpoint
-        if let watch {
-            endpoint = watch.connection.endpoint
-        } else if let slot = state.slot {
-            guard let owner = router.slotMap.owner(of: slot) else {
-                deliver(ProxyErrors.clusterDown.base, seq: seq)
-                return
-            }
-            endpoint = owner
-        } else {
-            guard let first = router.primaryIndexes.first else {
-                deliver(ProxyErrors.clusterDown.base, seq: seq)
-                return
-            }
-            endpoint = router.slotMap.endpoints[first]
+        guard let endpoint = watch?.connection.endpoint ?? router.primary(forSlot: state.slot) else {
+            deliver(ProxyErrors.clusterDown.base, seq: seq)
+            return
         }
         let connection = openTransactionConnection(to: endpoint)
         let watched = watch != nil

@@ -170,6 +170,12 @@ final class Router: BackendFlusher, @unchecked Sendable {
             request, InFlight(sink: sink, tag: tag, request: request, slot: -1, attempts: 0, kind: .routed, lane: .shared, resp3: resp3))
     }
 
+    /// The primary that owns `slot`, or with no slot the first primary; nil when none does.
+    func primary(forSlot slot: Int?) -> Endpoint? {
+        if let slot { return slotMap.owner(of: slot) }
+        return primaryIndexes.first.map { slotMap.endpoints[$0] }
+    }
+
     private func replicaConnection(index: Int, resp3: Bool) -> BackendConnection? {
         guard index < slotMap.replicas.count else { return nil }
         let replicas = slotMap.replicas[index]
