@@ -38,8 +38,6 @@ public final class NodeServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(QueryBufferLimitDecoder(node: state)))
                     try channel.pipeline.syncOperations.addHandler(ClientHandler(node: state))
                 }
             }

@@ -236,38 +236,3 @@ struct ConnectionLimits: Sendable {
         protocolLimits = configuration.protocolLimits
     }
 }
-
-/// The request decoder with Redis's `client-query-buffer-limit`: a client whose unparsed input grows past the
-/// limit is closed without a reply (Redis logs "Closing client that reached max query buffer length").
-///
-/// Reads the current limit on each incomplete read, so CONFIG SET applies to connected clients too.
-struct QueryBufferLimitDecoder: NIOSingleStepByteToMessageDecoder {
-    typealias InboundOut = RESPRequest
-
-    /// Thrown when the limit is exceeded; the connection handler closes the connection.
-    struct LimitExceeded: Error {}
-
-    private var decoder: RESPRequestFrameDecoder
-    private let limits: NIOLockedValueBox<ConnectionLimits>
-
-    init(node: NodeState) {
-        self.limits = node.connectionLimits
-        self.decoder = RESPRequestFrameDecoder(limits: node.connectionLimits.withLockedValue { $0.protocolLimits })
-    }
-
-    mutating func decode(buffer: inout ByteBuffer) throws -> RESPRequest? {
-        if let request = try decoder.decode(buffer: &buffer) { return request }
-        try check(buffer)
-        return nil
-    }
-
-    mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> RESPRequest? {
-        try decoder.decodeLast(buffer: &buffer, seenEOF: seenEOF)
-    }
-
-    private func check(_ buffer: ByteBuffer) throws {
-        // Below 1 MiB (the smallest accepted limit) there is nothing to check.
-        guard buffer.readableBytes > 1024 * 1024 else { return }
-        if buffer.readableBytes > limits.withLockedValue({ $0.queryBuffer }) { throw LimitExceeded() }
-    }
-}
