@@ -123,7 +123,8 @@ struct Dispatcher {
             return .reply
         }
         var invocation = Invocation(
-            args: args, spec: spec, node: node, session: session, reply: reply.take(), now: NodeState.nowMilliseconds())
+            args: args, spec: spec, node: node, session: session, reply: reply.take(), effects: node.takeSpareEffects(),
+            now: NodeState.nowMilliseconds())
         let blocking = node.blocking
         blocking.mayBlock = resume != nil
         do {
@@ -150,6 +151,7 @@ struct Dispatcher {
             }
         }
         reply = invocation.reply.take()
+        node.recycle(&invocation.effects)
         return outcome
     }
 
