@@ -22,11 +22,11 @@ final class Database {
 
     /// The value of `key` if it exists and has not expired; an expired key is deleted on the way.
     func lookup(_ key: ByteBuffer, now: Int64, effects: inout Effects) -> RedisObject? {
-        let key = KeyspaceKey(key)
-        guard let object = entries[key] else { return nil }
-        if !expires.isEmpty, let at = expires[key], at <= now {
-            remove(key)
-            effects.expired(key: key.buffer, db: index)
+        let stored = KeyspaceKey(key)
+        guard let object = entries[stored] else { return nil }
+        if !expires.isEmpty, let at = expires[stored], at <= now {
+            remove(stored)
+            effects.expired(key: key, db: index)
             return nil
         }
         return object
@@ -47,24 +47,26 @@ final class Database {
 
     /// Stores `object` under `key`; `keepTTL` false clears any expiry (as SET does).
     func set(_ key: ByteBuffer, _ object: RedisObject, keepTTL: Bool = false) {
-        let key = KeyspaceKey(key)
-        if entries.updateValue(object, forKey: key) == nil {
-            slotIndex?.insert(key.buffer.compacted())
+        let stored = KeyspaceKey(key)
+        if let position = entries.index(forKey: stored) {
+            entries.values[position] = object
+        } else {
+            entries[stored.compacted()] = object
+            slotIndex?.insert(key.compacted())
         }
-        if !keepTTL && !expires.isEmpty { expires.removeValue(forKey: key) }
+        if !keepTTL && !expires.isEmpty { expires.removeValue(forKey: stored) }
     }
 
     /// Stores a value for an existing or new key, copying the key into storage of its own when new.
     func insert(_ key: ByteBuffer, _ object: RedisObject, keepTTL: Bool = false) {
-        let key = KeyspaceKey(key)
-        if let position = entries.index(forKey: key) {
+        let stored = KeyspaceKey(key)
+        if let position = entries.index(forKey: stored) {
             entries.values[position] = object
-            if !keepTTL && !expires.isEmpty { expires.removeValue(forKey: key) }
+            if !keepTTL && !expires.isEmpty { expires.removeValue(forKey: stored) }
         } else {
-            let owned = key.compacted()
-            entries[owned] = object
-            slotIndex?.insert(owned.buffer)
-            if !expires.isEmpty { expires.removeValue(forKey: key) }
+            entries[stored.compacted()] = object
+            slotIndex?.insert(key.compacted())
+            if !expires.isEmpty { expires.removeValue(forKey: stored) }
         }
     }
 
@@ -136,35 +138,86 @@ final class Database {
     }
 }
 
-/// A key as the keyspace's tables hold it: the bytes and their hash, computed once per lookup. A probe of the
-/// table then compares hashes, and reads the bytes (two pointer hops away in a `ByteBuffer`) only for the key
-/// that matches: with ByteBuffer keys, every probe of a large table cost cache misses on keys of equal length.
+/// A key as the keyspace's tables hold it: its bytes and their hash, computed once per lookup, so that a probe
+/// of the table compares hashes and touches the bytes only of the key that matches. Keys of up to 24 bytes (most
+/// keys) are held inline, with no allocation and no pointer to follow; longer ones in a buffer of their own.
+/// With plain ByteBuffer keys, every probe of a large table cost cache misses two pointers away.
 struct KeyspaceKey: Hashable {
-    let buffer: ByteBuffer
+    private enum Bytes {
+        /// Up to 24 bytes, little-endian in three words (zero-padded), and the length.
+        case inline(UInt64, UInt64, UInt64, UInt8)
+        case buffer(ByteBuffer)
+    }
+
+    static let inlineCapacity = 24
+
+    private let bytes: Bytes
     let hash: Int
 
+    /// A key for `buffer`'s readable bytes (for a lookup it may be a slice of a request; see `compacted`).
     @inline(__always)
     init(_ buffer: ByteBuffer) {
+        let count = buffer.readableBytes
         var hasher = Hasher()
-        buffer.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
-        self.buffer = buffer
+        if count <= Self.inlineCapacity {
+            var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            buffer.withUnsafeReadableBytes { source in
+                withUnsafeMutableBytes(of: &words) { target in
+                    if let base = source.baseAddress, count > 0 {
+                        target.baseAddress?.copyMemory(from: base, byteCount: count)
+                    }
+                }
+            }
+            hasher.combine(words.0)
+            hasher.combine(words.1)
+            hasher.combine(words.2)
+            hasher.combine(UInt8(count))
+            self.bytes = .inline(words.0, words.1, words.2, UInt8(count))
+        } else {
+            buffer.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
+            self.bytes = .buffer(buffer)
+        }
         self.hash = hasher.finalize()
     }
 
     @inline(__always)
-    private init(buffer: ByteBuffer, hash: Int) {
-        self.buffer = buffer
+    private init(bytes: Bytes, hash: Int) {
+        self.bytes = bytes
         self.hash = hash
     }
 
     /// The same key in storage of its own, so that a stored key never pins a client's read buffer.
     func compacted() -> KeyspaceKey {
-        KeyspaceKey(buffer: buffer.compacted(), hash: hash)
+        switch bytes {
+        case .inline: return self
+        case .buffer(let buffer): return KeyspaceKey(bytes: .buffer(buffer.compacted()), hash: hash)
+        }
+    }
+
+    /// The key's bytes as a buffer (allocated for an inline key).
+    var buffer: ByteBuffer {
+        switch bytes {
+        case .buffer(let buffer):
+            return buffer
+        case .inline(let w0, let w1, let w2, let count):
+            var words = (w0, w1, w2)
+            var buffer = ByteBufferAllocator().buffer(capacity: Int(count))
+            _ = withUnsafeBytes(of: &words) { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0.prefix(Int(count)))) }
+            return buffer
+        }
     }
 
     @inline(__always)
     static func == (lhs: KeyspaceKey, rhs: KeyspaceKey) -> Bool {
-        lhs.hash == rhs.hash && lhs.buffer == rhs.buffer
+        guard lhs.hash == rhs.hash else { return false }
+        switch (lhs.bytes, rhs.bytes) {
+        case (.inline(let a0, let a1, let a2, let a3), .inline(let b0, let b1, let b2, let b3)):
+            return a0 == b0 && a1 == b1 && a2 == b2 && a3 == b3
+        case (.buffer(let a), .buffer(let b)):
+            return a == b
+        default:
+            return false
+        }
     }
 
     @inline(__always)

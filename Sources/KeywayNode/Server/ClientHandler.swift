@@ -33,6 +33,8 @@ final class ClientHandler: ChannelInboundHandler {
     private var decoder: RESPRequestDecoder
     /// Received bytes of a request not complete yet (the client query buffer).
     private var pendingInput: ByteBuffer?
+    /// The requests decoded from one read, about to run (storage reused from read to read).
+    private var batch: [RESPRequest] = []
 
     init(node: NodeState) {
         self.node = node
@@ -131,43 +133,46 @@ final class ClientHandler: ChannelInboundHandler {
         }
     }
 
-    /// Decodes and runs every complete request in `input`, taking the node lock once for a run of commands.
+    /// Decodes every complete request in `input`, then runs them, taking the node lock once for a run of
+    /// commands (decoding happens outside the lock).
     private func runRequests(in input: inout ByteBuffer, context: ChannelHandlerContext) {
         var protocolError: RESPProtocolError?
+        do {
+            while let request = try decoder.decode(&input) { batch.append(request) }
+        } catch {
+            protocolError = error
+        }
         var locked = false
         var commandsUnderLock = 0
-        while !closing {
-            let request: RESPRequest
-            do {
-                guard let decoded = try decoder.decode(&input) else { break }
-                request = decoded
-            } catch {
-                protocolError = error
-                break
-            }
+        var index = 0
+        while index < batch.count && !closing {
             if blocked {
-                waitingRequests.append(request)
+                while index < batch.count {
+                    waitingRequests.append(batch[index])
+                    index += 1
+                }
                 if waitingRequests.count >= maxWaitingRequests && !readPaused {
                     readPaused = true
                     try? context.channel.syncOptions?.setOption(.autoRead, value: false)
                 }
-                continue
+                break
             }
             if !locked {
                 node.lock.lock()
                 locked = true
             }
-            let outcome = runLocked(request)
+            _ = runLocked(batch[index])
+            index += 1
             commandsUnderLock += 1
-            if outcome == .replyAndClose { break }
             if reply.buffer.readableBytes >= flushThreshold || commandsUnderLock >= maxCommandsPerLock {
                 node.lock.unlock()
                 locked = false
                 commandsUnderLock = 0
-                if reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
+                if !closing && reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
             }
         }
         if locked { node.lock.unlock() }
+        batch.removeAll(keepingCapacity: true)
         if closing {
             flush(context: context, thenClose: true)
         } else if let protocolError {
