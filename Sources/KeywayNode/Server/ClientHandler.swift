@@ -36,8 +36,13 @@ final class ClientHandler: ChannelInboundHandler {
     /// The requests decoded from one read, about to run (storage reused from read to read).
     private var batch: [RESPRequest] = []
 
-    init(node: NodeState) {
+    /// Defers the flush of a read's replies to the end of the event loop tick (nil: flush at once).
+    private let flushCoalescer: FlushCoalescer?
+    private var flushScheduled = false
+
+    init(node: NodeState, flushCoalescer: FlushCoalescer? = nil) {
         self.node = node
+        self.flushCoalescer = flushCoalescer
         self.dispatcher = Dispatcher(node: node)
         self.reply = ReplyWriter(buffer: ByteBuffer(), resp3: false)
         self.decoder = RESPRequestDecoder(limits: node.connectionLimits.withLockedValue { $0.protocolLimits })
@@ -197,8 +202,22 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        flush(context: context)
+        if let flushCoalescer, !closing {
+            if !flushScheduled && reply.buffer.readableBytes > 0 {
+                flushScheduled = true
+                flushCoalescer.enqueue(self)
+            }
+        } else {
+            flush(context: context)
+        }
         context.fireChannelReadComplete()
+    }
+
+    /// The deferred flush of `channelReadComplete`, at the end of the event loop tick.
+    func flushDeferred() {
+        flushScheduled = false
+        guard !closing, let context else { return }
+        flush(context: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
