@@ -32,6 +32,29 @@ final class Database {
         return object
     }
 
+    /// Where the value of `key` is, if it exists and has not expired (an expired key is deleted on the way): for
+    /// a read-modify-write of the value (`value(at:)`, `replaceValue(at:with:)`) with one lookup. The position is
+    /// valid until the next change to the database.
+    func position(of key: ByteBuffer, now: Int64, effects: inout Effects) -> Dictionary<KeyspaceKey, RedisObject>.Index? {
+        let stored = KeyspaceKey(key)
+        guard let position = entries.index(forKey: stored) else { return nil }
+        if !expires.isEmpty, let at = expires[stored], at <= now {
+            remove(stored)
+            effects.expired(key: key, db: index)
+            return nil
+        }
+        return position
+    }
+
+    func value(at position: Dictionary<KeyspaceKey, RedisObject>.Index) -> RedisObject {
+        entries.values[position]
+    }
+
+    /// Replaces the value at `position` (from `position(of:now:effects:)`), keeping the key's expiry.
+    func replaceValue(at position: Dictionary<KeyspaceKey, RedisObject>.Index, with object: RedisObject) {
+        entries.values[position] = object
+    }
+
     /// Whether `key` exists and has not expired (without deleting it).
     func exists(_ key: ByteBuffer, now: Int64) -> Bool {
         let key = KeyspaceKey(key)
