@@ -161,7 +161,7 @@ final class Database {
     }
 }
 
-/// A key as the keyspace's tables hold it: its bytes and their hash, computed once per lookup, so that a probe
+/// A key (or a set member) as the keyspace's tables hold it: its bytes and their hash, computed once per lookup, so that a probe
 /// of the table compares hashes and touches the bytes only of the key that matches. Keys of up to 24 bytes (most
 /// keys) are held inline, with no allocation and no pointer to follow; longer ones in a buffer of their own.
 /// With plain ByteBuffer keys, every probe of a large table cost cache misses two pointers away.
@@ -207,6 +207,12 @@ struct KeyspaceKey: Hashable {
     private init(bytes: Bytes, hash: Int) {
         self.bytes = bytes
         self.hash = hash
+    }
+
+    /// True when the bytes are held inline (then the key never refers to a client's read buffer).
+    var isInline: Bool {
+        if case .inline = bytes { return true }
+        return false
     }
 
     /// The same key in storage of its own, so that a stored key never pins a client's read buffer.
