@@ -9,7 +9,7 @@ import RESP
 /// Commands run under `lock`, one at a time, which makes every command atomic as in Redis. The lock is held
 /// only for the command's own work; replies are written and flushed on each client's event loop.
 final class NodeState: @unchecked Sendable {
-    let lock = NodeLock()
+    let lock = NIOLock()
     var configuration: NodeConfiguration
     let databases: [Database]
     let startedAt = Date()
