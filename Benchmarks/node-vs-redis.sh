@@ -25,6 +25,7 @@ for port in "$REDIS_PORT" "$NODE_PORT"; do
   for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
+echo "machine: $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for pipeline in 1 16; do
   for run in $(seq "$RUNS"); do
     for target in redis keyway; do
@@ -44,12 +45,13 @@ for r in csv.reader(open(sys.argv[1])):
         continue
     target, pipeline, _, test, rps = r[0], r[1], r[2], r[3], float(r[4])
     rows.setdefault((test, pipeline), {}).setdefault(target, []).append(rps)
-print(f"{'test':<28}{'-P':>4}{'redis rps':>14}{'keyway rps':>14}{'ratio':>8}")
+print(f"{'test':<38}{'-P':>4}{'redis rps':>14}{'keyway rps':>14}{'ratio':>8}")
 worst = 9.9
 for (test, pipeline), by in sorted(rows.items(), key=lambda kv: (int(kv[0][1]), kv[0][0])):
     r = statistics.median(by.get("redis", [0])); k = statistics.median(by.get("keyway", [0]))
     ratio = k / r if r else 0
     worst = min(worst, ratio)
-    print(f"{test:<28}{pipeline:>4}{r:>14.0f}{k:>14.0f}{ratio:>8.2f}")
+    print(f"{test:<38}{pipeline:>4}{r:>14.0f}{k:>14.0f}{ratio:>8.2f}")
 print(f"medians of runs; worst ratio {worst:.2f}")
 PY
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

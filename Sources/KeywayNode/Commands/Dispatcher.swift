@@ -28,11 +28,10 @@ struct Dispatcher {
         self.pushes = pushes
     }
 
-    /// Executes one request for `session`, appending its reply to `reply`.
-    func execute(_ args: [ByteBuffer], session: ClientSession, reply: inout ReplyWriter) -> CommandOutcome {
+    /// Executes one request for `session`, appending its reply to `reply`. The caller holds the node lock (the
+    /// connection handler takes it once for a run of pipelined requests).
+    func executeLocked(_ args: [ByteBuffer], session: ClientSession, reply: inout ReplyWriter) -> CommandOutcome {
         guard let first = args.first else { return .reply }
-        node.lock.lock()
-        defer { node.lock.unlock() }
         if let pushes, session.subscriptionCount > 0 { pushes.drain(into: &reply.buffer) }
         node.stats.totalCommands += 1
         session.commandsProcessed += 1
@@ -124,7 +123,8 @@ struct Dispatcher {
             return .reply
         }
         var invocation = Invocation(
-            args: args, spec: spec, node: node, session: session, reply: reply, now: NodeState.nowMilliseconds())
+            args: args, spec: spec, node: node, session: session, reply: reply.take(), effects: node.takeSpareEffects(),
+            now: NodeState.nowMilliseconds())
         let blocking = node.blocking
         blocking.mayBlock = resume != nil
         do {
@@ -150,7 +150,8 @@ struct Dispatcher {
                 node.serveReadyKeys(invocation.effects.ready + invocation.effects.modified)
             }
         }
-        reply = invocation.reply
+        reply = invocation.reply.take()
+        node.recycle(&invocation.effects)
         return outcome
     }
 
@@ -205,7 +206,7 @@ extension NodeState {
         let replyMode = session.replyMode
         session.replyMode = .on
         let ticket = commandWillRun(session: session, reply: reply)
-        var invocation = Invocation(args: args, spec: spec, node: self, session: session, reply: reply, now: now)
+        var invocation = Invocation(args: args, spec: spec, node: self, session: session, reply: reply.take(), now: now)
         blocking.mayBlock = false
         do {
             try handler(&invocation)
@@ -214,7 +215,7 @@ extension NodeState {
         }
         blocking.pending = nil
         session.lastCommand = spec.name
-        reply = invocation.reply
+        reply = invocation.reply.take()
         let modeSetByCommand = session.replyMode
         session.replyMode = .on
         commandDidRun(ticket, spec: spec, args: args, session: session, reply: &reply)

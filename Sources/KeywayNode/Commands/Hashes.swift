@@ -66,13 +66,13 @@ func registerHashCommands(_ handlers: inout CommandHandlers) {
     handlers.register("hkeys") { (inv: inout Invocation) throws(RedisError) in
         guard let hash = try inv.hashForRead(inv.args[1]) else { return inv.reply.array(0) }
         inv.reply.array(hash.count)
-        for field in hash.fields.keys { inv.reply.bulk(field) }
+        for field in hash.fieldNames { inv.reply.bulk(field) }
     }
 
     handlers.register("hvals") { (inv: inout Invocation) throws(RedisError) in
         guard let hash = try inv.hashForRead(inv.args[1]) else { return inv.reply.array(0) }
         inv.reply.array(hash.count)
-        for value in hash.fields.values { inv.reply.bulk(value) }
+        for value in hash.values { inv.reply.bulk(value) }
     }
 
     handlers.register("hgetall") { (inv: inout Invocation) throws(RedisError) in
@@ -148,7 +148,7 @@ func registerHashCommands(_ handlers: inout CommandHandlers) {
             (positions, next) = scan.window(cursor: cursor, size: hash.count)
         }
         var found: [Int] = []
-        for i in positions where scan.matches(hash.fields.keys[i]) { found.append(i) }
+        for i in positions where scan.matches(hash.fieldNames[i]) { found.append(i) }
         inv.reply.array(2)
         inv.reply.bulk(cursor: next)
         inv.reply.array(found.count * 2)

@@ -323,7 +323,7 @@ extension NodeState {
             lines.append("# Modules")
         case "commandstats":
             lines.append("# Commandstats")
-            for entry in commandStats.values.sorted(by: { $0.name < $1.name })
+            for entry in commandStats.compactMap({ $0 }).sorted(by: { $0.name < $1.name })
             where entry.calls > 0 || entry.failedCalls > 0 || entry.rejectedCalls > 0 {
                 let perCall = entry.calls > 0 ? Double(entry.microseconds) / Double(entry.calls) : 0
                 lines.append(
@@ -358,7 +358,7 @@ extension NodeState {
         guard db.expiresCount > 0 else { return 0 }
         var total: Int64 = 0
         var count: Int64 = 0
-        for (_, at) in db.expires.prefix(64) where at > now {
+        for at in db.expiryTimes(limit: 64) where at > now {
             total += at - now
             count += 1
         }

@@ -93,12 +93,23 @@ typealias CommandHandler = (inout Invocation) throws(RedisError) -> Void
 /// The node's command implementations, keyed by the command table's names (`get`, `cluster|setslot`).
 struct CommandHandlers: @unchecked Sendable {
     private(set) var byName: [String: CommandHandler] = [:]
+    /// The handlers by `CommandSlots` number, for the lookup of every command.
+    private var bySlot: [CommandHandler?] = []
 
     mutating func register(_ name: String, _ handler: @escaping CommandHandler) {
         byName[name] = handler
+        bySlot = []
     }
 
-    func handler(for spec: CommandSpec) -> CommandHandler? { byName[spec.name] }
+    func handler(for spec: CommandSpec) -> CommandHandler? {
+        if let number = CommandSlots.redis70.number(of: spec), number < bySlot.count { return bySlot[number] }
+        return byName[spec.name]
+    }
+
+    /// Fills the per-number table once every handler is registered.
+    private mutating func index() {
+        bySlot = CommandSlots.redis70.specs.map { byName[$0.name] }
+    }
 
     /// Every family's commands.
     static let standard: CommandHandlers = {
@@ -113,6 +124,7 @@ struct CommandHandlers: @unchecked Sendable {
         registerTransactionCommands(&handlers)
         registerPubSubCommands(&handlers)
         registerClusterCommands(&handlers)
+        handlers.index()
         return handlers
     }()
 }

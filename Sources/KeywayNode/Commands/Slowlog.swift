@@ -101,9 +101,11 @@ extension NodeState {
             let queued = session.transaction != nil && !failed && replyBytes == 9
                 && reply.buffer.getInteger(at: ticket.replyStart + 1, as: UInt8.self) == UInt8(ascii: "Q")
             if !queued {
-                Self.count(
-                    &commandStats[ObjectIdentifier(spec), default: CommandStatistics(name: spec.name)],
-                    microseconds: microseconds, failed: failed)
+                if let number = CommandSlots.redis70.number(of: spec) {
+                    var entry = commandStats[number] ?? CommandStatistics(name: spec.name)
+                    Self.count(&entry, microseconds: microseconds, failed: failed)
+                    commandStats[number] = entry
+                }
                 let threshold = configuration.slowlogSlowerThan
                 if threshold >= 0 && microseconds >= UInt64(threshold) && !spec.flags.contains(.skipSlowlog) {
                     slowlog.push(

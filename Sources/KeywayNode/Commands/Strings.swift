@@ -366,12 +366,14 @@ private func checkStringLength(
 private func incrementBy(_ inv: inout Invocation, _ increment: Int64) throws(RedisError) {
     let key = inv.args[1]
     var current: Int64 = 0
-    switch inv.lookupWrite(key) {
-    case nil: break
-    case .string(let value)?:
+    let db = inv.db
+    let position = db.position(of: key, now: inv.now, effects: &inv.effects)
+    var stored: ByteBuffer?
+    if let position {
+        guard case .string(let value) = db.value(at: position) else { throw .wrongType }
         guard let parsed = value.parseInt64() else { throw .notInteger }
         current = parsed
-    default: throw .wrongType
+        stored = value
     }
     if (increment < 0 && current < 0 && increment < Int64.min - current)
         || (increment > 0 && current > 0 && increment > Int64.max - current)
@@ -379,13 +381,25 @@ private func incrementBy(_ inv: inout Invocation, _ increment: Int64) throws(Red
         throw .overflow
     }
     let result = current + increment
-    var stored = ByteBufferAllocator().buffer(capacity: 20)
-    stored.writeDecimal(result)
-    inv.db.insert(key, .string(stored), keepTTL: true)
+    if let position, var value = stored {
+        // Rewrite the stored buffer in place: the placeholder leaves it uniquely referenced (no allocation).
+        stored = nil
+        db.replaceValue(at: position, with: .string(placeholderBuffer))
+        value.clear()
+        value.writeDecimal(result)
+        db.replaceValue(at: position, with: .string(value))
+    } else {
+        var value = ByteBufferAllocator().buffer(capacity: 20)
+        value.writeDecimal(result)
+        db.insert(key, .string(value), keepTTL: true)
+    }
     inv.touched(key)
     inv.propagateAsIs()
     inv.reply.integer(result)
 }
+
+/// What a key holds for the instant its value is updated in place.
+private let placeholderBuffer = ByteBuffer()
 
 /// INCRBYFLOAT's arithmetic in C's `long double`, parsed and printed as Redis does.
 enum LongDouble {

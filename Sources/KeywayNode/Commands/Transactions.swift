@@ -114,7 +114,7 @@ extension NodeState {
     func touchWatchedKeys(beforeFlushing db: Int?) {
         guard !watchedKeys.isEmpty else { return }
         for key in watchedKeys.keys where db == nil || key.db == db {
-            if databases[key.db].entries[key.key] != nil { watchedKeys[key]?.version &+= 1 }
+            if databases[key.db].contains(key.key) { watchedKeys[key]?.version &+= 1 }
         }
     }
 }

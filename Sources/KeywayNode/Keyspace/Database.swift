@@ -6,9 +6,9 @@ import NIOCore
 /// Not thread-safe on its own: every access happens under `NodeState`'s lock.
 final class Database {
     let index: Int
-    private(set) var entries: [ByteBuffer: RedisObject] = [:]
+    private(set) var entries: [KeyspaceKey: RedisObject] = [:]
     /// Absolute expiry times in milliseconds since the Unix epoch.
-    private(set) var expires: [ByteBuffer: Int64] = [:]
+    private(set) var expires: [KeyspaceKey: Int64] = [:]
     /// Keys per hash slot, maintained only in cluster mode (db 0).
     private(set) var slotIndex: SlotKeyIndex?
 
@@ -22,58 +22,100 @@ final class Database {
 
     /// The value of `key` if it exists and has not expired; an expired key is deleted on the way.
     func lookup(_ key: ByteBuffer, now: Int64, effects: inout Effects) -> RedisObject? {
-        guard let object = entries[key] else { return nil }
-        if let at = expires[key], at <= now {
-            remove(key)
+        let stored = KeyspaceKey(key)
+        guard let object = entries[stored] else { return nil }
+        if !expires.isEmpty, let at = expires[stored], at <= now {
+            remove(stored)
             effects.expired(key: key, db: index)
             return nil
         }
         return object
     }
 
+    /// Where the value of `key` is, if it exists and has not expired (an expired key is deleted on the way): for
+    /// a read-modify-write of the value (`value(at:)`, `replaceValue(at:with:)`) with one lookup. The position is
+    /// valid until the next change to the database.
+    func position(of key: ByteBuffer, now: Int64, effects: inout Effects) -> Dictionary<KeyspaceKey, RedisObject>.Index? {
+        let stored = KeyspaceKey(key)
+        guard let position = entries.index(forKey: stored) else { return nil }
+        if !expires.isEmpty, let at = expires[stored], at <= now {
+            remove(stored)
+            effects.expired(key: key, db: index)
+            return nil
+        }
+        return position
+    }
+
+    func value(at position: Dictionary<KeyspaceKey, RedisObject>.Index) -> RedisObject {
+        entries.values[position]
+    }
+
+    /// Replaces the value at `position` (from `position(of:now:effects:)`), keeping the key's expiry.
+    func replaceValue(at position: Dictionary<KeyspaceKey, RedisObject>.Index, with object: RedisObject) {
+        entries.values[position] = object
+    }
+
     /// Whether `key` exists and has not expired (without deleting it).
     func exists(_ key: ByteBuffer, now: Int64) -> Bool {
+        let key = KeyspaceKey(key)
         guard entries[key] != nil else { return false }
-        if let at = expires[key], at <= now { return false }
+        if !expires.isEmpty, let at = expires[key], at <= now { return false }
         return true
+    }
+
+    /// Whether `key` is in the table, expired or not.
+    func contains(_ key: ByteBuffer) -> Bool {
+        entries[KeyspaceKey(key)] != nil
     }
 
     /// Stores `object` under `key`; `keepTTL` false clears any expiry (as SET does).
     func set(_ key: ByteBuffer, _ object: RedisObject, keepTTL: Bool = false) {
-        if entries.updateValue(object, forKey: key) == nil {
+        let stored = KeyspaceKey(key)
+        if let position = entries.index(forKey: stored) {
+            entries.values[position] = object
+        } else {
+            entries[stored.compacted()] = object
             slotIndex?.insert(key.compacted())
         }
-        if !keepTTL { expires.removeValue(forKey: key) }
+        if !keepTTL && !expires.isEmpty { expires.removeValue(forKey: stored) }
     }
 
     /// Stores a value for an existing or new key, copying the key into storage of its own when new.
     func insert(_ key: ByteBuffer, _ object: RedisObject, keepTTL: Bool = false) {
-        if entries[key] != nil {
-            entries[key] = object
-            if !keepTTL { expires.removeValue(forKey: key) }
+        let stored = KeyspaceKey(key)
+        if let position = entries.index(forKey: stored) {
+            entries.values[position] = object
+            if !keepTTL && !expires.isEmpty { expires.removeValue(forKey: stored) }
         } else {
-            let owned = key.compacted()
-            entries[owned] = object
-            slotIndex?.insert(owned)
-            expires.removeValue(forKey: key)
+            entries[stored.compacted()] = object
+            slotIndex?.insert(key.compacted())
+            if !expires.isEmpty { expires.removeValue(forKey: stored) }
         }
     }
 
     /// Deletes `key`; true if it existed.
     @discardableResult
     func remove(_ key: ByteBuffer) -> Bool {
+        remove(KeyspaceKey(key))
+    }
+
+    @discardableResult
+    private func remove(_ key: KeyspaceKey) -> Bool {
         guard entries.removeValue(forKey: key) != nil else { return false }
-        expires.removeValue(forKey: key)
-        slotIndex?.remove(key)
+        if !expires.isEmpty { expires.removeValue(forKey: key) }
+        slotIndex?.remove(key.buffer)
         return true
     }
 
-    func expiry(of key: ByteBuffer) -> Int64? { expires[key] }
+    func expiry(of key: ByteBuffer) -> Int64? {
+        expires.isEmpty ? nil : expires[KeyspaceKey(key)]
+    }
 
     func setExpiry(_ key: ByteBuffer, at: Int64) {
+        let key = KeyspaceKey(key)
         guard entries[key] != nil else { return }
-        if expires[key] != nil {
-            expires[key] = at
+        if let position = expires.index(forKey: key) {
+            expires.values[position] = at
         } else {
             expires[key.compacted()] = at
         }
@@ -81,7 +123,8 @@ final class Database {
 
     @discardableResult
     func removeExpiry(_ key: ByteBuffer) -> Bool {
-        expires.removeValue(forKey: key) != nil
+        guard !expires.isEmpty else { return false }
+        return expires.removeValue(forKey: KeyspaceKey(key)) != nil
     }
 
     func removeAll() {
@@ -91,16 +134,23 @@ final class Database {
     }
 
     /// All keys (including logically expired ones not yet collected).
-    var keys: Dictionary<ByteBuffer, RedisObject>.Keys { entries.keys }
+    var keys: LazyMapCollection<Dictionary<KeyspaceKey, RedisObject>.Keys, ByteBuffer> {
+        entries.keys.lazy.map(\.buffer)
+    }
 
     /// Up to `limit` keys whose expiry time is due, for the active expiry cycle.
     func dueKeys(now: Int64, limit: Int) -> [ByteBuffer] {
         var due: [ByteBuffer] = []
         for (key, at) in expires where at <= now {
-            due.append(key)
+            due.append(key.buffer)
             if due.count >= limit { break }
         }
         return due
+    }
+
+    /// Up to `limit` expiry times, for sampling (INFO's avg_ttl).
+    func expiryTimes(limit: Int) -> [Int64] {
+        Array(expires.values.prefix(limit))
     }
 
     /// Swaps contents with another database (SWAPDB).
@@ -108,6 +158,100 @@ final class Database {
         swap(&entries, &other.entries)
         swap(&expires, &other.expires)
         swap(&slotIndex, &other.slotIndex)
+    }
+}
+
+/// A key (or a set member) as the keyspace's tables hold it: its bytes and their hash, computed once per lookup, so that a probe
+/// of the table compares hashes and touches the bytes only of the key that matches. Keys of up to 24 bytes (most
+/// keys) are held inline, with no allocation and no pointer to follow; longer ones in a buffer of their own.
+/// With plain ByteBuffer keys, every probe of a large table cost cache misses two pointers away.
+struct KeyspaceKey: Hashable {
+    private enum Bytes {
+        /// Up to 24 bytes, little-endian in three words (zero-padded), and the length.
+        case inline(UInt64, UInt64, UInt64, UInt8)
+        case buffer(ByteBuffer)
+    }
+
+    static let inlineCapacity = 24
+
+    private let bytes: Bytes
+    let hash: Int
+
+    /// A key for `buffer`'s readable bytes (for a lookup it may be a slice of a request; see `compacted`).
+    @inline(__always)
+    init(_ buffer: ByteBuffer) {
+        let count = buffer.readableBytes
+        var hasher = Hasher()
+        if count <= Self.inlineCapacity {
+            var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            buffer.withUnsafeReadableBytes { source in
+                withUnsafeMutableBytes(of: &words) { target in
+                    if let base = source.baseAddress, count > 0 {
+                        target.baseAddress?.copyMemory(from: base, byteCount: count)
+                    }
+                }
+            }
+            hasher.combine(words.0)
+            hasher.combine(words.1)
+            hasher.combine(words.2)
+            hasher.combine(UInt8(count))
+            self.bytes = .inline(words.0, words.1, words.2, UInt8(count))
+        } else {
+            buffer.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
+            self.bytes = .buffer(buffer)
+        }
+        self.hash = hasher.finalize()
+    }
+
+    @inline(__always)
+    private init(bytes: Bytes, hash: Int) {
+        self.bytes = bytes
+        self.hash = hash
+    }
+
+    /// True when the bytes are held inline (then the key never refers to a client's read buffer).
+    var isInline: Bool {
+        if case .inline = bytes { return true }
+        return false
+    }
+
+    /// The same key in storage of its own, so that a stored key never pins a client's read buffer.
+    func compacted() -> KeyspaceKey {
+        switch bytes {
+        case .inline: return self
+        case .buffer(let buffer): return KeyspaceKey(bytes: .buffer(buffer.compacted()), hash: hash)
+        }
+    }
+
+    /// The key's bytes as a buffer (allocated for an inline key).
+    var buffer: ByteBuffer {
+        switch bytes {
+        case .buffer(let buffer):
+            return buffer
+        case .inline(let w0, let w1, let w2, let count):
+            var words = (w0, w1, w2)
+            var buffer = ByteBufferAllocator().buffer(capacity: Int(count))
+            _ = withUnsafeBytes(of: &words) { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0.prefix(Int(count)))) }
+            return buffer
+        }
+    }
+
+    @inline(__always)
+    static func == (lhs: KeyspaceKey, rhs: KeyspaceKey) -> Bool {
+        guard lhs.hash == rhs.hash else { return false }
+        switch (lhs.bytes, rhs.bytes) {
+        case (.inline(let a0, let a1, let a2, let a3), .inline(let b0, let b1, let b2, let b3)):
+            return a0 == b0 && a1 == b1 && a2 == b2 && a3 == b3
+        case (.buffer(let a), .buffer(let b)):
+            return a == b
+        default:
+            return false
+        }
+    }
+
+    @inline(__always)
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hash)
     }
 }
 

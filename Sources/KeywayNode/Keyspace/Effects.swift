@@ -34,4 +34,12 @@ struct Effects {
     }
 
     var isEmpty: Bool { propagated.isEmpty && modified.isEmpty && ready.isEmpty && expiredCount == 0 }
+
+    /// Empties the record but keeps its arrays' storage, so the next command records without allocating.
+    mutating func clear() {
+        if !propagated.isEmpty { propagated.removeAll(keepingCapacity: true) }
+        if !modified.isEmpty { modified.removeAll(keepingCapacity: true) }
+        if !ready.isEmpty { ready.removeAll(keepingCapacity: true) }
+        expiredCount = 0
+    }
 }

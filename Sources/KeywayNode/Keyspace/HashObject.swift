@@ -8,7 +8,8 @@ import OrderedCollections
 /// is unspecified and a deletion moves the last field into the hole, in O(1).
 ///
 /// For code outside the hash commands (DUMP/RESTORE, OBJECT ENCODING, DEBUG):
-/// - iterate every entry with `for (field, value) in hash.fields`, in the order Redis would reply;
+/// - iterate every entry with `for (field, value) in hash.fields`, in the order Redis would reply (`fieldNames`
+///   and `values` for one side only);
 /// - build one from entries with `HashObject(entries:)` (the buffers are copied into storage of their own);
 /// - `encodingName` is what OBJECT ENCODING reports.
 final class HashObject {
@@ -17,8 +18,8 @@ final class HashObject {
     /// `hash-max-listpack-value`.
     static let maxListpackValue = 64
 
-    /// Every field and its value, in reply order.
-    private(set) var fields: OrderedDictionary<ByteBuffer, ByteBuffer> = [:]
+    /// Every field (hashed once, short ones inline: see `KeyspaceKey`) and its value, in reply order.
+    private var table: OrderedDictionary<KeyspaceKey, ByteBuffer> = [:]
     /// True while the hash is small enough for Redis's listpack encoding (insertion order).
     private(set) var isListpack = true
 
@@ -30,17 +31,30 @@ final class HashObject {
         for (field, value) in entries { set(field, value) }
     }
 
-    var count: Int { fields.count }
-    var isEmpty: Bool { fields.isEmpty }
+    var count: Int { table.count }
+    var isEmpty: Bool { table.isEmpty }
+
+    /// Every field and its value, in reply order.
+    var fields: LazyMapSequence<OrderedDictionary<KeyspaceKey, ByteBuffer>, (field: ByteBuffer, value: ByteBuffer)> {
+        table.lazy.map { (field: $0.key.buffer, value: $0.value) }
+    }
+
+    /// The fields, in reply order (random access for HSCAN and sampling).
+    var fieldNames: LazyMapCollection<OrderedSet<KeyspaceKey>, ByteBuffer> {
+        table.keys.lazy.map(\.buffer)
+    }
+
+    /// The values, in reply order.
+    var values: OrderedDictionary<KeyspaceKey, ByteBuffer>.Values { table.values }
     /// The encoding OBJECT ENCODING reports.
     var encodingName: String { isListpack ? "listpack" : "hashtable" }
 
-    subscript(field: ByteBuffer) -> ByteBuffer? { fields[field] }
+    subscript(field: ByteBuffer) -> ByteBuffer? { table[KeyspaceKey(field)] }
 
     /// The entry at `index` (`0..<count`), for random sampling.
     func entry(at index: Int) -> (field: ByteBuffer, value: ByteBuffer) {
-        let element = fields.elements[index]
-        return (element.key, element.value)
+        let element = table.elements[index]
+        return (element.key.buffer, element.value)
     }
 
     /// Switches to the hash table encoding when a field or value about to be stored is longer than listpack allows.
@@ -56,25 +70,26 @@ final class HashObject {
     func set(_ field: ByteBuffer, _ value: ByteBuffer) -> Bool {
         convertIfTooLong(field.readableBytes, value.readableBytes)
         let stored = value.compacted()
-        if let index = fields.index(forKey: field) {
-            fields.values[index] = stored
+        let key = KeyspaceKey(field)
+        if let index = table.index(forKey: key) {
+            table.values[index] = stored
             return false
         }
-        fields[field.compacted()] = stored
-        if isListpack && fields.count > Self.maxListpackEntries { isListpack = false }
+        table[key.compacted()] = stored
+        if isListpack && table.count > Self.maxListpackEntries { isListpack = false }
         return true
     }
 
     /// Removes `field`; true if it existed.
     @discardableResult
     func remove(_ field: ByteBuffer) -> Bool {
-        guard let index = fields.index(forKey: field) else { return false }
+        guard let index = table.index(forKey: KeyspaceKey(field)) else { return false }
         if isListpack {
-            fields.remove(at: index)
+            table.remove(at: index)
         } else {
-            let last = fields.count - 1
-            if index != last { fields.swapAt(index, last) }
-            fields.removeLast()
+            let last = table.count - 1
+            if index != last { table.swapAt(index, last) }
+            table.removeLast()
         }
         return true
     }

@@ -83,10 +83,9 @@ final class KeyspaceScanner: @unchecked Sendable {
             let bucketCount = 1 << snapshot.bits
             var bucket = Int(cursor >> shift)
             var found: [ByteBuffer] = []
-            let entries = database.keys
             while bucket < bucketCount {
                 let range = Int(snapshot.starts[bucket])..<Int(snapshot.starts[bucket + 1])
-                for i in range where snapshot.hashes[i] >= cursor && entries.contains(snapshot.keys[i]) {
+                for i in range where snapshot.hashes[i] >= cursor && database.contains(snapshot.keys[i]) {
                     found.append(snapshot.keys[i])
                 }
                 bucket += 1

@@ -34,8 +34,8 @@ final class SetObject {
 
     /// The members while the set is an intset, in ascending order.
     private var integers: [Int64] = []
-    /// The members once the set is a hash table.
-    private var table: OrderedSet<ByteBuffer> = []
+    /// The members once the set is a hash table (with their hashes, short ones inline: see `KeyspaceKey`).
+    private var table: OrderedSet<KeyspaceKey> = []
     /// True while the set uses the intset encoding.
     private(set) var isIntset = true
 
@@ -64,7 +64,7 @@ final class SetObject {
             guard let value = member.parseInt64() else { return false }
             return searchInteger(value).found
         }
-        return table.contains(member)
+        return table.contains(KeyspaceKey(member))
     }
 
     /// Adds `member` (copied into storage of its own); true if it was not there.
@@ -80,8 +80,10 @@ final class SetObject {
             }
             convertToTable()
         }
-        if table.contains(member) { return false }
-        table.append(member.compacted())
+        let key = KeyspaceKey(member)
+        if key.isInline { return table.append(key).inserted }
+        if table.contains(key) { return false }
+        table.append(key.compacted())
         return true
     }
 
@@ -94,21 +96,21 @@ final class SetObject {
             if found { integers.remove(at: index) }
             return found
         }
-        guard let index = table.firstIndex(of: member) else { return false }
+        guard let index = table.firstIndex(of: KeyspaceKey(member)) else { return false }
         removeFromTable(at: index)
         return true
     }
 
     /// The member at `index` (`0..<count`), in iteration order.
     func member(at index: Int) -> Member {
-        isIntset ? .integer(integers[index]) : .bytes(table[index])
+        isIntset ? .integer(integers[index]) : .bytes(table[index].buffer)
     }
 
     /// Removes and returns the member at `index` (`0..<count`).
     @discardableResult
     func remove(at index: Int) -> Member {
         if isIntset { return .integer(integers.remove(at: index)) }
-        let member = table[index]
+        let member = table[index].buffer
         removeFromTable(at: index)
         return .bytes(member)
     }
@@ -118,7 +120,7 @@ final class SetObject {
         if isIntset {
             for value in integers { try body(Member.integer(value).buffer) }
         } else {
-            for member in table { try body(member) }
+            for member in table { try body(member.buffer) }
         }
     }
 
@@ -127,14 +129,14 @@ final class SetObject {
         if isIntset {
             for value in integers { try body(.integer(value)) }
         } else {
-            for member in table { try body(.bytes(member)) }
+            for member in table { try body(.bytes(member.buffer)) }
         }
     }
 
     /// Whether the integer member `value` is in the set (fast path for intersections of intsets).
     func contains(integer value: Int64) -> Bool {
         if isIntset { return searchInteger(value).found }
-        return table.contains(Member.integer(value).buffer)
+        return table.contains(KeyspaceKey(Member.integer(value).buffer))
     }
 
     /// Whether `member` is in the set.
@@ -199,8 +201,8 @@ final class SetObject {
 
     private func convertToTable() {
         guard isIntset else { return }
-        var converted = OrderedSet<ByteBuffer>(minimumCapacity: integers.count + 1)
-        for value in integers { converted.append(Member.integer(value).buffer) }
+        var converted = OrderedSet<KeyspaceKey>(minimumCapacity: integers.count + 1)
+        for value in integers { converted.append(KeyspaceKey(Member.integer(value).buffer)) }
         table = converted
         integers = []
         isIntset = false

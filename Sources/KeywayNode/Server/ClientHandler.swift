@@ -2,14 +2,15 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RESP
 
-/// One client connection: runs each decoded request through the dispatcher and writes the replies in order,
-/// flushing once per read burst so pipelined requests are answered with few syscalls.
+/// One client connection: decodes the requests of each read, runs them through the dispatcher under one
+/// acquisition of the node lock, and writes the replies in order into one buffer, flushed once per read burst
+/// so pipelined requests are answered with few syscalls.
 ///
-/// A command that blocks (BLPOP...) holds back the client's later requests, which wait here, undecoded work
-/// queued, until the blocked command's reply arrives through `resumeAfterBlock`. Pushes produced by other
+/// A command that blocks (BLPOP...) holds back the client's later requests, which wait here, decoded but not
+/// run, until the blocked command's reply arrives through `resumeAfterBlock`. Pushes produced by other
 /// clients (pub/sub messages) arrive through the session's `deliver` and a `ClientPushQueue`.
 final class ClientHandler: ChannelInboundHandler {
-    typealias InboundIn = RESPRequest
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let node: NodeState
@@ -26,11 +27,25 @@ final class ClientHandler: ChannelInboundHandler {
     private let pushes = ClientPushQueue()
     /// Flush early when this many reply bytes are pending, so a long pipeline does not buffer without bound.
     private let flushThreshold = 64 * 1024
+    /// Commands run under one acquisition of the node lock before it is released and taken again, so that a
+    /// long pipeline does not keep the clients of other event loops waiting.
+    private let maxCommandsPerLock = 64
+    private var decoder: RESPRequestDecoder
+    /// Received bytes of a request not complete yet (the client query buffer).
+    private var pendingInput: ByteBuffer?
+    /// The requests decoded from one read, about to run (storage reused from read to read).
+    private var batch: [RESPRequest] = []
 
-    init(node: NodeState) {
+    /// Defers the flush of a read's replies to the end of the event loop tick (nil: flush at once).
+    private let flushCoalescer: FlushCoalescer?
+    private var flushScheduled = false
+
+    init(node: NodeState, flushCoalescer: FlushCoalescer? = nil) {
         self.node = node
+        self.flushCoalescer = flushCoalescer
         self.dispatcher = Dispatcher(node: node)
         self.reply = ReplyWriter(buffer: ByteBuffer(), resp3: false)
+        self.decoder = RESPRequestDecoder(limits: node.connectionLimits.withLockedValue { $0.protocolLimits })
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -91,60 +106,121 @@ final class ClientHandler: ChannelInboundHandler {
         self.context = nil
         self.dispatcher = Dispatcher(node: node)
         waitingRequests.removeAll()
+        pendingInput = nil
         _ = pushes.take()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing, session != nil else { return }
-        let request = unwrapInboundIn(data)
-        if blocked {
-            waitingRequests.append(request)
-            if waitingRequests.count >= maxWaitingRequests && !readPaused {
-                readPaused = true
-                try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        var input = unwrapInboundIn(data)
+        if var pending = pendingInput {
+            pendingInput = nil
+            // Appending in place keeps a request that spans many reads linear; consumed bytes are dropped once
+            // they outweigh the rest.
+            if pending.readerIndex > 0 && pending.readerIndex >= pending.readableBytes { pending.discardReadBytes() }
+            pending.writeBuffer(&input)
+            input = pending
+        }
+        runRequests(in: &input, context: context)
+        guard !closing else { return }
+        if input.readableBytes > 0 {
+            // client-query-buffer-limit: a client whose unparsed input grows past it is closed without a reply,
+            // as Redis does. Below 1 MiB (the smallest accepted limit) there is nothing to check.
+            if input.readableBytes > 1024 * 1024
+                && input.readableBytes > node.connectionLimits.withLockedValue({ $0.queryBuffer })
+            {
+                node.lock.withLock { node.stats.clientsClosedForLimits += 1 }
+                closeNow()
+                return
             }
-            return
+            pendingInput = input
         }
-        process(request, context: context)
     }
 
-    /// Runs one request; false when the client blocked or is closing (no further request may run now).
-    @discardableResult
-    private func process(_ request: RESPRequest, context: ChannelHandlerContext) -> Bool {
-        guard let session else { return false }
-        reply.resp3 = session.resp3
-        switch dispatcher.execute(request.arguments, session: session, reply: &reply) {
-        case .reply:
-            if reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
-            return true
-        case .replyAndClose:
-            closing = true
+    /// Decodes every complete request in `input`, then runs them, taking the node lock once for a run of
+    /// commands (decoding happens outside the lock).
+    private func runRequests(in input: inout ByteBuffer, context: ChannelHandlerContext) {
+        var protocolError: RESPProtocolError?
+        do {
+            while let request = try decoder.decode(&input) { batch.append(request) }
+        } catch {
+            protocolError = error
+        }
+        var locked = false
+        var commandsUnderLock = 0
+        var index = 0
+        while index < batch.count && !closing {
+            if blocked {
+                while index < batch.count {
+                    waitingRequests.append(batch[index])
+                    index += 1
+                }
+                if waitingRequests.count >= maxWaitingRequests && !readPaused {
+                    readPaused = true
+                    try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+                }
+                break
+            }
+            if !locked {
+                node.lock.lock()
+                locked = true
+            }
+            _ = runLocked(batch[index])
+            index += 1
+            commandsUnderLock += 1
+            if reply.buffer.readableBytes >= flushThreshold || commandsUnderLock >= maxCommandsPerLock {
+                node.lock.unlock()
+                locked = false
+                commandsUnderLock = 0
+                if !closing && reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
+            }
+        }
+        if locked { node.lock.unlock() }
+        batch.removeAll(keepingCapacity: true)
+        if closing {
             flush(context: context, thenClose: true)
-            return false
-        case .blocked:
-            blocked = true
-            return false
-        }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        flush(context: context)
-        context.fireChannelReadComplete()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let protocolError = error as? RESPProtocolError, !closing {
+        } else if let protocolError {
             // Redis answers a protocol error with -ERR and closes the connection.
             closing = true
             reply.buffer.writeRESPError(protocolError)
             flush(context: context, thenClose: true)
-            return
         }
-        if error is QueryBufferLimitDecoder.LimitExceeded {
-            // client-query-buffer-limit: closed without a reply, as Redis does.
-            node.lock.withLock { node.stats.clientsClosedForLimits += 1 }
+    }
+
+    /// Runs one request; the caller holds the node lock.
+    private func runLocked(_ request: RESPRequest) -> CommandOutcome {
+        guard let session else { return .replyAndClose }
+        reply.resp3 = session.resp3
+        let outcome = dispatcher.executeLocked(request.arguments, session: session, reply: &reply)
+        switch outcome {
+        case .reply: break
+        case .replyAndClose: closing = true
+        case .blocked: blocked = true
         }
+        return outcome
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let flushCoalescer, !closing {
+            if !flushScheduled && reply.buffer.readableBytes > 0 {
+                flushScheduled = true
+                flushCoalescer.enqueue(self)
+            }
+        } else {
+            flush(context: context)
+        }
+        context.fireChannelReadComplete()
+    }
+
+    /// The deferred flush of `channelReadComplete`, at the end of the event loop tick.
+    func flushDeferred() {
+        flushScheduled = false
+        guard !closing, let context else { return }
+        flush(context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 
@@ -185,10 +261,24 @@ final class ClientHandler: ChannelInboundHandler {
         guard blocked, !closing, let context else { return }
         blocked = false
         reply.buffer.writeImmutableBuffer(buffer)
+        var locked = false
+        var commandsUnderLock = 0
         while !blocked, !closing, let request = waitingRequests.popFirst() {
-            process(request, context: context)
+            if !locked {
+                node.lock.lock()
+                locked = true
+            }
+            _ = runLocked(request)
+            commandsUnderLock += 1
+            if commandsUnderLock >= maxCommandsPerLock || reply.buffer.readableBytes >= flushThreshold {
+                node.lock.unlock()
+                locked = false
+                commandsUnderLock = 0
+                if !closing && reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
+            }
         }
-        if !closing { flush(context: context) }
+        if locked { node.lock.unlock() }
+        flush(context: context, thenClose: closing)
         if readPaused && !closing && waitingRequests.count < maxWaitingRequests {
             readPaused = false
             try? context.channel.syncOptions?.setOption(.autoRead, value: true)

@@ -30,6 +30,7 @@ public final class NodeServer: Sendable {
             let controller = ClusterController(configuration: configuration, logger: logger)
             state.cluster = controller
         }
+        let coalescers = FlushCoalescer.perLoop(of: group)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -39,8 +40,7 @@ public final class NodeServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(QueryBufferLimitDecoder(node: state)))
-                    try channel.pipeline.syncOperations.addHandler(ClientHandler(node: state))
+                        ClientHandler(node: state, flushCoalescer: coalescers[ObjectIdentifier(channel.eventLoop)]))
                 }
             }
         let channel: any Channel

@@ -28,8 +28,8 @@ final class NodeState: @unchecked Sendable {
     /// Cluster mode state and bus (nil in standalone mode). Owned by the cluster code in `Cluster/`.
     var cluster: ClusterController?
 
-    /// Per-command calls, time and failures (INFO commandstats), keyed by the command's spec.
-    var commandStats: [ObjectIdentifier: CommandStatistics] = [:]
+    /// Per-command calls, time and failures (INFO commandstats), by `CommandSlots` number.
+    var commandStats: [CommandStatistics?] = Array(repeating: nil, count: CommandSlots.redis70.count)
     /// Error replies per error code (INFO errorstats).
     var errorStats: [String: Int] = [:]
     var slowlog = SlowLog()
@@ -49,6 +49,8 @@ final class NodeState: @unchecked Sendable {
     let connectionLimits: NIOLockedValueBox<ConnectionLimits>
     /// Clients in MONITOR mode, fed every command.
     var monitors: [Int64: ClientSession] = [:]
+    /// The effects record commands reuse (`takeSpareEffects`/`recycle`).
+    private var spareEffects = Effects()
 
     init(configuration: NodeConfiguration) {
         self.configuration = configuration
@@ -71,6 +73,21 @@ final class NodeState: @unchecked Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// An empty effects record whose arrays keep the capacity of earlier commands'. Called under the lock.
+    @inline(__always)
+    func takeSpareEffects() -> Effects {
+        var effects = Effects()
+        swap(&effects, &spareEffects)
+        return effects
+    }
+
+    /// Gives a command's effects record back for reuse, once applied. Called under the lock.
+    @inline(__always)
+    func recycle(_ effects: inout Effects) {
+        effects.clear()
+        swap(&effects, &spareEffects)
     }
 
     /// Applies a command's effects: bumps WATCH versions. Called under the lock.
@@ -147,7 +164,7 @@ extension NodeState {
     /// CONFIG RESETSTAT: clears the INFO stats, commandstats and errorstats. Called under the lock.
     func resetStatistics() {
         stats = NodeStatistics()
-        commandStats.removeAll()
+        commandStats = Array(repeating: nil, count: CommandSlots.redis70.count)
         errorStats.removeAll()
         instantaneous = InstantaneousMetrics()
     }
@@ -234,40 +251,5 @@ struct ConnectionLimits: Sendable {
         queryBuffer = configuration.clientQueryBufferLimit
         output = configuration.outputBufferLimits
         protocolLimits = configuration.protocolLimits
-    }
-}
-
-/// The request decoder with Redis's `client-query-buffer-limit`: a client whose unparsed input grows past the
-/// limit is closed without a reply (Redis logs "Closing client that reached max query buffer length").
-///
-/// Reads the current limit on each incomplete read, so CONFIG SET applies to connected clients too.
-struct QueryBufferLimitDecoder: NIOSingleStepByteToMessageDecoder {
-    typealias InboundOut = RESPRequest
-
-    /// Thrown when the limit is exceeded; the connection handler closes the connection.
-    struct LimitExceeded: Error {}
-
-    private var decoder: RESPRequestFrameDecoder
-    private let limits: NIOLockedValueBox<ConnectionLimits>
-
-    init(node: NodeState) {
-        self.limits = node.connectionLimits
-        self.decoder = RESPRequestFrameDecoder(limits: node.connectionLimits.withLockedValue { $0.protocolLimits })
-    }
-
-    mutating func decode(buffer: inout ByteBuffer) throws -> RESPRequest? {
-        if let request = try decoder.decode(buffer: &buffer) { return request }
-        try check(buffer)
-        return nil
-    }
-
-    mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> RESPRequest? {
-        try decoder.decodeLast(buffer: &buffer, seenEOF: seenEOF)
-    }
-
-    private func check(_ buffer: ByteBuffer) throws {
-        // Below 1 MiB (the smallest accepted limit) there is nothing to check.
-        guard buffer.readableBytes > 1024 * 1024 else { return }
-        if buffer.readableBytes > limits.withLockedValue({ $0.queryBuffer }) { throw LimitExceeded() }
     }
 }
