@@ -103,7 +103,7 @@ for (test, pipeline), by in sorted(rows.items(), key=lambda kv: (int(kv[0][1]), 
     ok = ratio >= target_ratio[pipeline] and len(d) == runs and len(p) == runs
     failed += not ok
     note = "" if len(d) == runs and len(p) == runs else f" (runs: direct {len(d)}, proxy {len(p)})"
-    print(f"{test:<16}{pipeline:>4}{dm:>13.0f}{pm:>13.0f}{ratio:>8.2f}{target_ratio[pipeline]:>8.1f}  {'pass' if ok else 'FAIL'}{note}")
+    print(f"{test:<16}{pipeline:>4}{dm:>13.0f}{pm:>13.0f}{ratio:>8.3f}{target_ratio[pipeline]:>8.1f}  {'pass' if ok else 'FAIL'}{note}")
 print(f"medians of {runs} runs; {failed} row(s) below target")
 PY
 if [ -s "$WORK/benchmark.err" ]; then echo "redis-benchmark stderr (first lines):"; head -5 "$WORK/benchmark.err"; fi
