@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Compares `keyway proxy` (release build) with direct cluster access, in one run, against three Debian redis-server
+# cluster primaries started here (persistence off): redis-benchmark -t <tests> -n N -r 100000 -c 50 at -P 1 and -P 16,
+# alternately `redis-benchmark --cluster` to the first primary (direct) and plain redis-benchmark to the proxy,
+# RUNS runs each; prints medians, the ratio proxy/direct and the targets of issue 4 (0.8x at -P 1, 0.6x at -P 16).
+# Then holds 1,000 idle client connections to the proxy and prints its VmRSS against the 40 MiB target.
+# Usage: Benchmarks/proxy-vs-direct.sh [requests=200000] [runs=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REQUESTS=${1:-200000}
+RUNS=${2:-3}
+TESTS=${TESTS:-set,get,incr,lpush,mset}
+IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
+command -v redis-benchmark >/dev/null || { echo "redis-benchmark not found (apt-get install redis-tools)"; exit 1; }
+command -v redis-server >/dev/null || { echo "redis-server not found (apt-get install redis-server)"; exit 1; }
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+swift build -c release --product keyway >/dev/null
+KEYWAY=$(swift build -c release --show-bin-path)/keyway
+# A free loopback port whose cluster bus port (port+10000) is valid and free too.
+free_port() {
+  python3 -c '
+import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    if p + 10000 > 65535: s.close(); continue
+    b = socket.socket()
+    try: b.bind(("127.0.0.1", p + 10000))
+    except OSError: s.close(); b.close(); continue
+    b.close(); s.close(); print(p); break'
+}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+NODE_PORTS=()
+for i in 1 2 3; do
+  port=$(free_port)
+  while [[ " ${NODE_PORTS[*]} " == *" $port "* ]]; do port=$(free_port); done
+  NODE_PORTS+=("$port")
+  mkdir -p "$WORK/node$i"
+  redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file nodes.conf \
+    --save '' --appendonly no --dir "$WORK/node$i" --logfile "$WORK/node$i/redis.log" &
+  PIDS+=($!)
+done
+FIRST=${NODE_PORTS[0]}
+for port in "${NODE_PORTS[@]}"; do
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+done
+redis-cli --cluster create $(printf '127.0.0.1:%s ' "${NODE_PORTS[@]}") --cluster-replicas 0 --cluster-yes \
+  >"$WORK/create.log" 2>&1 || { cat "$WORK/create.log"; exit 1; }
+for port in "${NODE_PORTS[@]}"; do
+  for _ in $(seq 100); do redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break; sleep 0.1; done
+  redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok' || { echo "cluster not ok on $port"; exit 1; }
+done
+
+PROXY_PORT=$(free_port)
+"$KEYWAY" proxy --port "$PROXY_PORT" --seed "127.0.0.1:$FIRST" --log-level warning >"$WORK/proxy.log" 2>&1 &
+PROXY_PID=$!
+PIDS+=("$PROXY_PID")
+for _ in $(seq 100); do [ "$(redis-cli -p "$PROXY_PORT" set x y 2>/dev/null)" = OK ] && break; sleep 0.1; done
+[ "$(redis-cli -p "$PROXY_PORT" set x y 2>/dev/null)" = OK ] || { echo "proxy not ready"; cat "$WORK/proxy.log"; exit 1; }
+echo "primaries 127.0.0.1:${NODE_PORTS[*]}, proxy 127.0.0.1:$PROXY_PORT (pid $PROXY_PID), $REQUESTS requests, $RUNS runs"
+
+flush() { for port in "${NODE_PORTS[@]}"; do redis-cli -p "$port" flushall >/dev/null; done; }
+# Rows: target,pipeline,run,"test","rps",... (redis-benchmark's CSV lines, header and cluster banner dropped)
+for pipeline in 1 16; do
+  for run in $(seq "$RUNS"); do
+    for target in direct proxy; do
+      flush
+      if [ "$target" = direct ]; then
+        args=(--cluster -h 127.0.0.1 -p "$FIRST")
+      else
+        args=(-h 127.0.0.1 -p "$PROXY_PORT")
+      fi
+      redis-benchmark "${args[@]}" -t "$TESTS" -n "$REQUESTS" -r 100000 -c 50 -P "$pipeline" --csv -q \
+        2>>"$WORK/benchmark.err" | grep '^"' | grep -v '^"test"' \
+        | sed "s/^/$target,$pipeline,$run,/" >>"$WORK/results.csv" || true
+    done
+  done
+done
+
+python3 - "$WORK/results.csv" "$RUNS" <<'PY'
+import csv, statistics, sys
+rows = {}
+for r in csv.reader(open(sys.argv[1])):
+    target, pipeline, _, test, rps = r[0], r[1], r[2], r[3], float(r[4])
+    rows.setdefault((test, pipeline), {}).setdefault(target, []).append(rps)
+runs = int(sys.argv[2])
+target_ratio = {"1": 0.8, "16": 0.6}
+print(f"{'test':<16}{'-P':>4}{'direct rps':>13}{'proxy rps':>13}{'ratio':>8}{'target':>8}  result")
+failed = 0
+for (test, pipeline), by in sorted(rows.items(), key=lambda kv: (int(kv[0][1]), kv[0][0])):
+    d, p = by.get("direct", []), by.get("proxy", [])
+    dm = statistics.median(d) if d else 0.0
+    pm = statistics.median(p) if p else 0.0
+    ratio = pm / dm if dm else 0.0
+    ok = ratio >= target_ratio[pipeline] and len(d) == runs and len(p) == runs
+    failed += not ok
+    note = "" if len(d) == runs and len(p) == runs else f" (runs: direct {len(d)}, proxy {len(p)})"
+    print(f"{test:<16}{pipeline:>4}{dm:>13.0f}{pm:>13.0f}{ratio:>8.3f}{target_ratio[pipeline]:>8.1f}  {'pass' if ok else 'FAIL'}{note}")
+print(f"medians of {runs} runs; {failed} row(s) below target")
+PY
+if [ -s "$WORK/benchmark.err" ]; then echo "redis-benchmark stderr (first lines):"; head -5 "$WORK/benchmark.err"; fi
+
+# RSS with IDLE_CLIENTS idle client connections: each connects and sends one PING (so the proxy has set up its session),
+# then stays idle while VmRSS is read.
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$PROXY_PID/status"; }
+BEFORE=$(rss_kib)
+python3 - "$PROXY_PORT" "$IDLE_CLIENTS" "$WORK/ready" <<'PY' &
+import socket, sys, time
+port, n, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"PING\r\n")
+    socks.append(s)
+for s in socks:
+    buf = b""
+    while not buf.endswith(b"\r\n"):
+        chunk = s.recv(64)
+        if not chunk:
+            raise SystemExit("connection closed by the proxy")
+        buf += chunk
+    assert buf == b"+PONG\r\n", buf
+with open(ready + ".tmp", "w") as f:
+    f.write(f"{len(socks)}\n")
+import os; os.rename(ready + ".tmp", ready)
+time.sleep(3600)
+PY
+HOLDER_PID=$!
+PIDS+=("$HOLDER_PID")
+for _ in $(seq 600); do [ -f "$WORK/ready" ] || ! kill -0 "$HOLDER_PID" 2>/dev/null && break; sleep 0.1; done
+[ -f "$WORK/ready" ] || { echo "could not hold $IDLE_CLIENTS idle connections"; exit 1; }
+HELD=$(cat "$WORK/ready")
+sleep 2
+AFTER=$(rss_kib)
+kill "$HOLDER_PID" 2>/dev/null || true
+python3 - "$BEFORE" "$AFTER" "$HELD" <<'PY'
+import sys
+before, after, held = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+limit = 40 * 1024
+print(f"proxy VmRSS: {before / 1024:.1f} MiB after the benchmark, {after / 1024:.1f} MiB with {held} idle clients "
+      f"({(after - before) / held:.1f} KiB per client); target <= 40 MiB: {'pass' if after <= limit else 'FAIL'}")
+PY
