@@ -128,7 +128,7 @@ struct ClusterFormation {
         var description: String
     }
 
-    func form(timeout: TimeInterval = 30) async throws {
+    func form(timeout: TimeInterval = 60) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         for endpoint in endpoints {
             try await waitUntilReachable(endpoint, deadline: deadline)

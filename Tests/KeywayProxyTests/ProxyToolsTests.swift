@@ -156,14 +156,15 @@ struct ProxyToolsTests {
         ]
         let logFile = directory.appendingPathComponent("up.log")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: logFile)
-        process.standardError = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = log
+        process.standardError = log
         process.standardInput = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         func printed() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-        let deadline = Date().addingTimeInterval(40)
+        let deadline = Date().addingTimeInterval(90)
         while Date() < deadline && !printed().contains("connect with") && process.isRunning {
             try await Task.sleep(nanoseconds: 200_000_000)
         }

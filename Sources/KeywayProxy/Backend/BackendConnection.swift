@@ -50,7 +50,7 @@ struct InFlight {
 /// Lives on one event loop. Shared connections serve every client of the loop; exclusive ones serve one client
 /// (transactions, pub/sub, blocking commands) or the topology manager.
 final class BackendConnection: ChannelInboundHandler {
-    typealias InboundIn = RESPToken
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     enum State {
@@ -67,6 +67,9 @@ final class BackendConnection: ChannelInboundHandler {
     private var inFlight = Deque<InFlight>()
     private var pendingWrites: [ByteBuffer] = []
     private var needsFlush = false
+    /// Bytes of a reply not complete yet.
+    private var inbound: ByteBuffer?
+    private var decoder = RESPDecoder(limits: .unlimited)
     /// Called once when the connection is gone (to drop it from pools).
     var onClose: ((BackendConnection, String) -> Void)?
     /// Receives frames nobody asked for (pub/sub messages, RESP3 pushes).
@@ -102,8 +105,6 @@ final class BackendConnection: ChannelInboundHandler {
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(RESPTokenFrameDecoder(limits: .unlimited)))
                     try channel.pipeline.syncOperations.addHandler(bound.value)
                 }
             }
@@ -170,9 +171,32 @@ final class BackendConnection: ChannelInboundHandler {
 
     // MARK: ChannelInboundHandler
 
+    /// Cuts every complete reply of a read and handles it in order; a partial one waits for more bytes.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .connected = state else { return }
-        let token = unwrapInboundIn(data)
+        var incoming = unwrapInboundIn(data)
+        var buffer: ByteBuffer
+        if var pending = inbound {
+            inbound = nil
+            pending.writeBuffer(&incoming)
+            buffer = pending
+        } else {
+            buffer = incoming
+        }
+        while case .connected = state {
+            let token: RESPToken?
+            do {
+                token = try decoder.decode(&buffer)
+            } catch {
+                close(reason: "sent a malformed reply (\(error))")
+                return
+            }
+            guard let token else { break }
+            handleReply(token)
+        }
+        if buffer.readableBytes > 0, case .connected = state { inbound = buffer }
+    }
+
+    private func handleReply(_ token: RESPToken) {
         repliesReceived &+= 1
         if token.type == .push {
             // RESP3 out-of-band data (pub/sub messages, invalidations): never a reply to a request.

@@ -8,7 +8,7 @@ import RESP
 ///
 /// Lives on the client's event loop with the loop's `Router`; nothing here is shared with other loops.
 final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
-    typealias InboundIn = RESPRequest
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -35,6 +35,9 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     private var readPending = false
     private var closeWhenDrained = false
     private var isActive = false
+    /// Bytes of a request not complete yet.
+    private var inbound: ByteBuffer?
+    private var decoder: RESPRequestDecoder
 
     // Session state.
     var transaction: TransactionState?
@@ -50,6 +53,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     init(router: Router, id: Int) {
         self.router = router
         self.id = id
+        self.decoder = RESPRequestDecoder(limits: router.configuration.requestLimits)
     }
 
     // MARK: Channel events
@@ -105,9 +109,39 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         self.context = nil
     }
 
+    /// Decodes every complete request of a read and handles it; a partial one waits for more bytes. Decoding here
+    /// instead of in a ByteToMessageHandler spares one type-erased message per request.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let request = unwrapInboundIn(data)
-        guard !closeWhenDrained else { return }
+        var incoming = unwrapInboundIn(data)
+        var buffer: ByteBuffer
+        if var pending = inbound {
+            inbound = nil
+            pending.writeBuffer(&incoming)
+            buffer = pending
+        } else {
+            buffer = incoming
+        }
+        while !closeWhenDrained {
+            let request: RESPRequest?
+            do {
+                request = try decoder.decode(&buffer)
+            } catch {
+                protocolError(error)
+                return
+            }
+            guard let request else { break }
+            handle(request)
+        }
+        guard buffer.readableBytes > 0, !closeWhenDrained else { return }
+        if buffer.readableBytes > router.configuration.maxQueryBuffer {
+            // client-query-buffer-limit: closed without a reply, as Redis does.
+            context.close(promise: nil)
+            return
+        }
+        inbound = buffer
+    }
+
+    private func handle(_ request: RESPRequest) {
         commandsProcessed &+= 1
         router.stats.commands &+= 1
         if pubsub.streamsEverything(resp3: resp3) {
@@ -140,18 +174,19 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         context.fireChannelWritabilityChanged()
     }
 
+    /// Redis answers a protocol error with -ERR and closes, after the replies already owed.
+    private func protocolError(_ error: RESPProtocolError) {
+        guard !closeWhenDrained else { return }
+        let seq = nextSeq
+        nextSeq &+= 1
+        parked.append(nil)
+        var buffer = ByteBuffer()
+        buffer.writeRESPError(error)
+        closeWhenDrained = true
+        deliver(buffer, seq: seq)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let protocolError = error as? RESPProtocolError, !closeWhenDrained {
-            // Redis answers a protocol error with -ERR and closes, after the replies already owed.
-            let seq = nextSeq
-            nextSeq &+= 1
-            parked.append(nil)
-            var buffer = ByteBuffer()
-            buffer.writeRESPError(protocolError)
-            closeWhenDrained = true
-            deliver(buffer, seq: seq)
-            return
-        }
         context.close(promise: nil)
     }
 

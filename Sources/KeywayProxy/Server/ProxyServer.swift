@@ -60,8 +60,6 @@ public final class ProxyServer: Sendable {
                         channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
                         return
                     }
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(RESPRequestFrameDecoder(limits: configuration.requestLimits)))
                     try channel.pipeline.syncOperations.addHandler(ProxyClientHandler(router: router, id: id))
                 }
             }
