@@ -217,31 +217,52 @@ enum Tool {
 
     static func run(_ name: String, _ arguments: [String], input: [UInt8]? = nil) async throws -> Result {
         let executable = try #require(path(name), "\(name) is not installed")
-        return try await Task.detached {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            let stdout = Pipe()
-            let stderr = Pipe()
-            let stdin = Pipe()
-            process.standardOutput = stdout
-            process.standardError = stderr
-            process.standardInput = stdin
-            try process.run()
-            if let input {
-                try stdin.fileHandleForWriting.write(contentsOf: input)
+        // The tool runs and is waited for on threads of its own: blocking the few threads of Swift's
+        // cooperative pool would starve the server under test, whose requests are answered from tasks.
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result<Tool.Result, any Error> {
+                    try runBlocking(executable, arguments, input: input)
+                })
             }
-            try stdin.fileHandleForWriting.close()
-            // Read both pipes to the end before waiting, so a large output cannot fill a pipe and stall the tool.
-            let errTask = Task.detached { stderr.fileHandleForReading.readDataToEndOfFile() }
-            let out = stdout.fileHandleForReading.readDataToEndOfFile()
-            let err = await errTask.value
-            process.waitUntilExit()
-            return Result(
-                exitCode: process.terminationStatus,
-                stdout: String(decoding: out, as: UTF8.self),
-                stderr: String(decoding: err, as: UTF8.self)
-            )
-        }.value
+        }
     }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String], input: [UInt8]?) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdout = Pipe()
+        let stderr = Pipe()
+        let stdin = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = stdin
+        try process.run()
+        // Read both pipes to the end before waiting, so a large output cannot fill a pipe and stall the tool.
+        let errorOutput = DataBox()
+        let errorDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let data = stderr.fileHandleForReading.readDataToEndOfFile()
+            errorOutput.data = data
+            errorDone.signal()
+        }
+        if let input {
+            try stdin.fileHandleForWriting.write(contentsOf: input)
+        }
+        try stdin.fileHandleForWriting.close()
+        let out = stdout.fileHandleForReading.readDataToEndOfFile()
+        errorDone.wait()
+        process.waitUntilExit()
+        return Result(
+            exitCode: process.terminationStatus,
+            stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: errorOutput.data, as: UTF8.self)
+        )
+    }
+}
+
+/// stderr's bytes, written by the reading thread before it signals and read only after the wait.
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
 }
