@@ -111,6 +111,20 @@ struct AdminInteropTests {
             #expect(wrongMethod.headers.contains("allow: get, head"), "\(mode.name): \(wrongMethod.headers)")
         }
         #expect(await source.refreshes == 3)
+        // Header fields past HPACK's one-byte length (127) go through the h2c upgrade intact.
+        let longValue = String(repeating: "v", count: 300)
+        let upgraded = try await curl(["--http2"], running.base + "/healthz", extra: ["-H", "X-Long: \(longValue)"])
+        #expect(upgraded.status == 200)
+        #expect(upgraded.httpVersion == "2")
+        // Bodies over the limit get 413.
+        let tooLarge = try await curl(
+            ["--http1.1"], running.base + "/v1/config/read-policy",
+            extra: [
+                "-X", "PUT", "-H", "Authorization: Bearer \(Self.token)", "--data-binary",
+                String(repeating: "x", count: AdminRouter.maxBodyBytes + 1),
+            ])
+        #expect(tooLarge.status == 413)
+        #expect(tooLarge.body.contains(#""status":413"#))
         let config = try await curl(["--http2-prior-knowledge"], running.base + "/v1/config")
         #expect(config.body.contains(#""read-policy":"replica""#))
         let nodeLike = try await start(source: MinimalSource())

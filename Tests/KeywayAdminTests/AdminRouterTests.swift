@@ -139,6 +139,15 @@ struct MetricsGlueTests {
         #expect(text.contains(#"keyway_command_duration_seconds_count{command="set"} 1"#))
     }
 
+    @Test func swiftMetricsTimersLandInTheRegistry() {
+        let metrics = KeywayMetrics()
+        let timer = metrics.makeMetricsFactory().makeTimer(label: "keyway_refresh_duration_seconds", dimensions: [])
+        timer.recordNanoseconds(3_000_000)
+        let text = String(decoding: metrics.expose(), as: UTF8.self)
+        #expect(text.contains(#"keyway_refresh_duration_seconds_bucket{le="0.0025"} 0"#))
+        #expect(text.contains(#"keyway_refresh_duration_seconds_bucket{le="0.005"} 1"#))
+    }
+
     @Test func processSampleParsesProc() throws {
         let stat = "4242 (keyway (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 4 0 1000 104857600 2560 18446744073709551615"
         let status = "Name:\tkeyway\nVmPeak:\t  200000 kB\nVmRSS:\t   10240 kB\nThreads:\t4\n"

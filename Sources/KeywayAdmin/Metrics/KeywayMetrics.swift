@@ -24,6 +24,16 @@ public final class KeywayMetrics: Sendable {
         self.process = ProcessMetrics(registry: registry)
     }
 
+    /// A swift-metrics factory backed by this registry, timers bucketed with `latencyBuckets`.
+    ///
+    /// Libraries that report through swift-metrics (`Counter`, `Timer` from `Metrics`) land in `/metrics`
+    /// once a process calls `MetricsSystem.bootstrap(metrics.makeMetricsFactory())`, once, at start.
+    public func makeMetricsFactory() -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = Self.latencyBuckets
+        return factory
+    }
+
     /// The label value for a command: its lower-case name when the Redis 7.0 command table has it, else `other`.
     ///
     /// Names from the network go through this before they become label values, so a client sending random
