@@ -1,5 +1,6 @@
 import Foundation
 import KeywayAdmin
+import NIOCore
 import NIOPosix
 import Testing
 
@@ -145,6 +146,26 @@ struct AdminInteropTests {
         #expect(result.body.hasSuffix("# EOF\n"))
         #expect(result.body.contains("# TYPE process_cpu_seconds counter"))
         try await running.stop()
+    }
+
+    @Test func idleConnectionsAreClosed() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = try await AdminServer.start(
+            host: "127.0.0.1", port: 0, token: nil, source: MinimalSource(), metrics: KeywayMetrics(), group: group,
+            idleTimeout: .milliseconds(200))
+        let port = try #require(server.port)
+        // A client that sends half a request line and then nothing.
+        let client = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get()
+        try await client.writeAndFlush(ByteBuffer(string: "GET /hea")).get()
+        let started = ContinuousClock.now
+        // If the server never closes it, the client gives up after 10 s and the expectation below fails.
+        let giveUp = client.eventLoop.scheduleTask(in: .seconds(10)) { client.close(promise: nil) }
+        try await client.closeFuture.get()
+        giveUp.cancel()
+        let waited = ContinuousClock.now - started
+        #expect(waited < .seconds(5))
+        try await server.close()
+        try await group.shutdownGracefully()
     }
 
     // MARK: nghttp

@@ -34,6 +34,7 @@ public final class AdminServer: Sendable {
     /// - Parameters:
     ///   - token: when set, POST and PUT requests need `Authorization: Bearer <token>`.
     ///   - metrics: the registry `/metrics` exposes.
+    ///   - idleTimeout: a connection with no reads or writes for this long is closed.
     public static func start(
         host: String,
         port: Int,
@@ -41,6 +42,7 @@ public final class AdminServer: Sendable {
         source: any AdminSource,
         metrics: KeywayMetrics,
         group: any EventLoopGroup,
+        idleTimeout: TimeAmount = .seconds(60),
         logger: Logger = Logger(label: "keyway.admin")
     ) async throws -> AdminServer {
         let router = AdminRouter(source: source, metrics: metrics, token: token)
@@ -50,7 +52,11 @@ public final class AdminServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(router: router))
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(allTimeout: idleTimeout),
+                        IdleConnectionCloser(),
+                        ProtocolSniffer(router: router),
+                    ])
                 }
             }
             .bind(host: host, port: port)
@@ -161,5 +167,18 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.fireChannelRead(wrapInboundOut(bytes))
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
+
+/// Closes a connection when `IdleStateHandler` reports it idle, so silent clients cannot hold sockets forever.
+final class IdleConnectionCloser: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }
