@@ -50,7 +50,8 @@ var package = Package(
             // already makes every access exclusive; the runtime's dynamic exclusivity checks on those accesses
             // measured ~6-8% of the node's CPU time. KeywayNode is no library product, so the unsafe flag never
             // reaches a package that depends on Keyway.
-            swiftSettings: swiftSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            // Debug builds (the tests) keep the checks, so that a violation traps instead of corrupting memory.
+            swiftSettings: swiftSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .target(
             name: "KeywayProxy",

@@ -104,7 +104,7 @@ struct TransactionTests {
         try await compareWatch(
             prepare: [["SET", "k", "v"], ["PEXPIRE", "k", "100"]], watch: ["k"], change: [], pause: .milliseconds(250))
         try await compareWatch(
-            prepare: [["SET", "k", "v"], ["PEXPIRE", "k", "1"]], settle: .milliseconds(50), watch: ["k"],
+            prepare: [["SET", "k", "v"], ["PEXPIRE", "k", "1"]], settle: .milliseconds(300), watch: ["k"],
             change: [], pause: .milliseconds(200))
     }
 
