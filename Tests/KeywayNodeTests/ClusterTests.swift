@@ -16,9 +16,23 @@ struct LocalCluster {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var cluster = LocalCluster(directory: directory)
         for _ in 0..<count {
-            cluster.nodes.append(try await Self.startNode(port: Self.clusterPort(), directory: directory))
+            cluster.nodes.append(try await Self.startNodeOnFreePorts(directory: directory))
         }
         return cluster
+    }
+
+    /// Starts a node on a free port pair (client port and bus port); another test may take a port between the
+    /// check and the bind, so a failed bind is retried on new ports.
+    static func startNodeOnFreePorts(directory: URL) async throws -> NodeHarness {
+        var lastError: (any Error)?
+        for _ in 0..<8 {
+            do {
+                return try await Self.startNode(port: Self.clusterPort(), directory: directory)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? PeerError.notReady("keyway node")
     }
 
     /// A free port whose bus port (port + 10000) is free too.

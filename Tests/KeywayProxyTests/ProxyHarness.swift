@@ -99,13 +99,20 @@ final class ProxyHarness: @unchecked Sendable {
             switch kind {
             case .keyway:
                 var configuration = NodeConfiguration()
-                configuration.port = clusterPort()
                 configuration.clusterEnabled = true
                 configuration.threads = 2
                 let nodeDirectory = directory.appendingPathComponent("node-\(index)")
                 try FileManager.default.createDirectory(at: nodeDirectory, withIntermediateDirectories: true)
                 configuration.directory = nodeDirectory.path
-                nodes.append(ClusterNodeHandle(keyway: try await NodeServer.start(configuration: configuration)))
+                // Another test may take a port between the check and the bind: retry on new ports.
+                var started: NodeServer?
+                var lastError: (any Error)?
+                for _ in 0..<8 where started == nil {
+                    configuration.port = clusterPort()
+                    do { started = try await NodeServer.start(configuration: configuration) } catch { lastError = error }
+                }
+                guard let started else { throw lastError ?? PeerError.notReady("keyway node") }
+                nodes.append(ClusterNodeHandle(keyway: started))
             case .redis:
                 nodes.append(
                     ClusterNodeHandle(
