@@ -82,7 +82,7 @@ var package = Package(
         .target(
             name: "KeywayAdmin",
             dependencies: [
-                "ClusterModel",
+                "ClusterModel", "KeywayNode", "KeywayProxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -97,7 +97,7 @@ var package = Package(
         .executableTarget(
             name: "keyway",
             dependencies: [
-                "RESP", "ClusterModel", "KeywayNode", "KeywayProxy", "KeywayBench",
+                "RESP", "ClusterModel", "KeywayNode", "KeywayProxy", "KeywayBench", "KeywayAdmin",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -154,7 +154,7 @@ var package = Package(
         .testTarget(
             name: "KeywayAdminTests",
             dependencies: [
-                "KeywayAdmin", "ClusterModel",
+                "KeywayAdmin", "ClusterModel", "KeywayNode", "KeywayProxy", "RESP", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

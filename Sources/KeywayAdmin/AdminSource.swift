@@ -26,6 +26,9 @@ public protocol AdminSource: Sendable {
     func setConfig(name: String, value: String) async throws
     /// Called before each `/metrics` scrape, so a role can set gauges from its state (clients, keys, slots).
     func updateMetrics() async
+    /// Writes the metric families a role keeps itself (counted on its event loops, merged here at scrape time),
+    /// appended after the registry's families in `/metrics`.
+    func collectMetrics(into writer: inout PrometheusTextWriter) async
 }
 
 extension AdminSource {
@@ -42,6 +45,7 @@ extension AdminSource {
         throw AdminError.notFound("unknown setting '\(name)'")
     }
     public func updateMetrics() async {}
+    public func collectMetrics(into writer: inout PrometheusTextWriter) async {}
 }
 
 /// An error an admin endpoint answers with: an HTTP status and a message, sent as `{"error": ..., "status": N}`.

@@ -97,10 +97,12 @@ public final class KeywayMetrics: Sendable {
         return resultLabels.contains(lowered) ? lowered : "other"
     }
 
-    /// The registry's exposition (refreshing the `process_*` metrics first).
-    public func expose(format: MetricsExposition.Format = .prometheus) -> [UInt8] {
+    /// The registry's exposition (refreshing the `process_*` metrics first), followed by `extra` families in
+    /// Prometheus text (a role's own, from `PrometheusTextWriter`).
+    public func expose(format: MetricsExposition.Format = .prometheus, appending extra: [UInt8] = []) -> [UInt8] {
         process.refresh()
-        let text = registry.emitToBuffer()
+        var text = registry.emitToBuffer()
+        text.append(contentsOf: extra)
         switch format {
         case .prometheus:
             return text

@@ -76,11 +76,13 @@ public struct AdminRouter: Sendable {
         switch route {
         case ["metrics"]:
             await source.updateMetrics()
+            var writer = PrometheusTextWriter()
+            await source.collectMetrics(into: &writer)
             let format = MetricsExposition.Format(accept: request.headers["accept"])
             return AdminResponse(
                 status: 200,
                 headers: [("content-type", format.contentType)],
-                body: metrics.expose(format: format)
+                body: metrics.expose(format: format, appending: writer.bytes)
             )
         case ["healthz"]:
             return try Self.json(200, ["status": "ok"])

@@ -93,7 +93,7 @@ typealias CommandHandler = (inout Invocation) throws(RedisError) -> Void
 /// The node's command implementations, keyed by the command table's names (`get`, `cluster|setslot`).
 struct CommandHandlers: @unchecked Sendable {
     private(set) var byName: [String: CommandHandler] = [:]
-    /// The handlers by `CommandSlots` number, for the lookup of every command.
+    /// The handlers by `CommandNumbers` number, for the lookup of every command.
     private var bySlot: [CommandHandler?] = []
 
     mutating func register(_ name: String, _ handler: @escaping CommandHandler) {
@@ -102,13 +102,13 @@ struct CommandHandlers: @unchecked Sendable {
     }
 
     func handler(for spec: CommandSpec) -> CommandHandler? {
-        if let number = CommandSlots.redis70.number(of: spec), number < bySlot.count { return bySlot[number] }
+        if let number = CommandNumbers.redis70.number(of: spec), number < bySlot.count { return bySlot[number] }
         return byName[spec.name]
     }
 
     /// Fills the per-number table once every handler is registered.
     private mutating func index() {
-        bySlot = CommandSlots.redis70.specs.map { byName[$0.name] }
+        bySlot = CommandNumbers.redis70.specs.map { byName[$0.name] }
     }
 
     /// Every family's commands.

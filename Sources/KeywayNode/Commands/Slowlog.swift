@@ -101,7 +101,7 @@ extension NodeState {
             let queued = session.transaction != nil && !failed && replyBytes == 9
                 && reply.buffer.getInteger(at: ticket.replyStart + 1, as: UInt8.self) == UInt8(ascii: "Q")
             if !queued {
-                if let number = CommandSlots.redis70.number(of: spec) {
+                if let number = CommandNumbers.redis70.number(of: spec) {
                     var entry = commandStats[number] ?? CommandStatistics(name: spec.name)
                     Self.count(&entry, microseconds: microseconds, failed: failed)
                     commandStats[number] = entry

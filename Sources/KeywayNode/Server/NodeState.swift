@@ -28,8 +28,8 @@ final class NodeState: @unchecked Sendable {
     /// Cluster mode state and bus (nil in standalone mode). Owned by the cluster code in `Cluster/`.
     var cluster: ClusterController?
 
-    /// Per-command calls, time and failures (INFO commandstats), by `CommandSlots` number.
-    var commandStats: [CommandStatistics?] = Array(repeating: nil, count: CommandSlots.redis70.count)
+    /// Per-command calls, time and failures (INFO commandstats), by `CommandNumbers` number.
+    var commandStats: [CommandStatistics?] = Array(repeating: nil, count: CommandNumbers.redis70.count)
     /// Error replies per error code (INFO errorstats).
     var errorStats: [String: Int] = [:]
     var slowlog = SlowLog()
@@ -164,7 +164,7 @@ extension NodeState {
     /// CONFIG RESETSTAT: clears the INFO stats, commandstats and errorstats. Called under the lock.
     func resetStatistics() {
         stats = NodeStatistics()
-        commandStats = Array(repeating: nil, count: CommandSlots.redis70.count)
+        commandStats = Array(repeating: nil, count: CommandNumbers.redis70.count)
         errorStats.removeAll()
         instantaneous = InstantaneousMetrics()
     }

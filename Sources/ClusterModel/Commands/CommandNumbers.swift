@@ -1,19 +1,18 @@
-import ClusterModel
-
-/// Dense numbers for the command table's commands and subcommands, so that per-command data (handlers, INFO
-/// commandstats) lives in arrays: finding a spec's number is one multiply and a compare, with no String hashing.
-struct CommandSlots: Sendable {
+/// Dense numbers for the command table's commands and subcommands, so that per-command data (the node's handlers
+/// and INFO commandstats, the proxy's per-command metrics) lives in arrays: finding a spec's number is one multiply
+/// and a compare, with no String hashing.
+package struct CommandNumbers: Sendable {
     /// Every command and subcommand of Redis 7.0's table.
-    static let redis70 = CommandSlots(specs: CommandTable.redis70.allCommands)
+    package static let redis70 = CommandNumbers(specs: CommandTable.redis70.allCommands)
 
     /// The specs, by number.
-    let specs: [CommandSpec]
+    package let specs: [CommandSpec]
     /// Open-addressing table of (spec address, number); address 0 marks an empty entry.
     private let addresses: [UInt]
     private let numbers: [Int32]
     private let shift: UInt
 
-    init(specs: [CommandSpec]) {
+    package init(specs: [CommandSpec]) {
         self.specs = specs
         var bits: UInt = 2
         while (1 << bits) < specs.count * 4 { bits += 1 }
@@ -33,11 +32,11 @@ struct CommandSlots: Sendable {
         self.shift = shift
     }
 
-    var count: Int { specs.count }
+    package var count: Int { specs.count }
 
     /// The number of `spec`, or nil for a spec not in the table.
     @inline(__always)
-    func number(of spec: CommandSpec) -> Int? {
+    package func number(of spec: CommandSpec) -> Int? {
         let address = UInt(bitPattern: ObjectIdentifier(spec))
         let mask = addresses.count - 1
         var entry = Self.hash(address, shift: shift)
