@@ -137,7 +137,7 @@ var package = Package(
         .testTarget(
             name: "KeywayProxyTests",
             dependencies: [
-                "KeywayProxy", "KeywayNode", "RESP", "ClusterModel", "TestSupport",
+                "KeywayProxy", "KeywayNode", "KeywayAdmin", "RESP", "ClusterModel", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

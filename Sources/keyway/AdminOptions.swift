@@ -3,6 +3,20 @@ import KeywayAdmin
 import Logging
 import NIOCore
 
+/// The process's log level: every logger of the process reads it, and the admin endpoint's `loglevel` setting
+/// changes it at run time. Bootstraps swift-log on first use.
+let processLogLevel: LogLevelControl = {
+    let control = LogLevelControl()
+    LoggingSystem.bootstrap(control.makeHandler(label:))
+    return control
+}()
+
+/// A logger for `label` at `level` (a swift-log level name; Redis's names are accepted too).
+func makeLogger(label: String, level: String) -> Logger {
+    processLogLevel.level = LogLevelControl.level(named: level) ?? .info
+    return Logger(label: label)
+}
+
 /// The admin and metrics endpoint's flags, shared by the roles.
 struct AdminOptions: ParsableArguments {
     @Option(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClusterModel
 import Foundation
+import KeywayAdmin
 import KeywayProxy
 import Logging
 import NIOCore
@@ -49,7 +50,7 @@ struct ProxyOptions: ParsableArguments {
             throw ValidationError("--read-from must be primary, prefer-replica or replica")
         }
         guard maxRedirects >= 0, maxclients > 0, maxPipeline > 0, protoMaxBulkLen > 0, backendTimeout >= 0,
-            timeout >= 0, refreshInterval > 0
+            timeout >= 0, refreshInterval > 0, slowlogLogSlowerThan >= -1, slowlogMaxLen >= 0
         else { throw ValidationError("limits must be positive") }
     }
 
@@ -67,13 +68,23 @@ struct ProxyOptions: ParsableArguments {
         configuration.requestLimits.maxBulkLength = protoMaxBulkLen
         configuration.idleTimeout = .milliseconds(Int64(timeout * 1000))
         configuration.backendTimeout = .milliseconds(Int64(backendTimeout))
+        configuration.metricsEnabled = !noMetrics
+        configuration.slowlogSlowerThan = slowlogLogSlowerThan
+        configuration.slowlogMaxLength = slowlogMaxLen
         return configuration
     }
 
+    @Flag(help: "Keep no per-command counts, latency histograms or slow log (connection and redirect counters stay).")
+    var noMetrics = false
+
+    @Option(help: "Microseconds after which a command enters the proxy's slow log (-1: none).")
+    var slowlogLogSlowerThan = 10_000
+
+    @Option(help: "Slow log entries kept per event loop.")
+    var slowlogMaxLen = 128
+
     var logger: Logger {
-        var logger = Logger(label: "keyway.proxy")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        return logger
+        makeLogger(label: "keyway.proxy", level: logLevel)
     }
 }
 
@@ -89,19 +100,41 @@ struct ProxyCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ProxyOptions
 
+    @OptionGroup(title: "Admin endpoint") var admin: AdminOptions
+
     func validate() throws {
         _ = try parseSeeds(seed)
     }
 
     func run() async throws {
-        let server = ProxyServer(configuration: options.configuration(seeds: try parseSeeds(seed)), logger: options.logger)
+        let logger = options.logger
+        let server = ProxyServer(configuration: options.configuration(seeds: try parseSeeds(seed)), logger: logger)
         let port = try await server.start()
         say("keyway proxy listening on \(options.bind):\(port), cluster seeds \(seed)")
+        let adminServer: AdminServer?
+        do {
+            adminServer = try await startProxyAdmin(server, admin: admin, logger: logger)
+        } catch {
+            await server.stop()
+            throw error
+        }
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { server.stopAccepting() }
         try? await server.waitUntilClosed()
         signals.cancel()
+        try? await adminServer?.close()
         await server.stop()
     }
+}
+
+/// Starts the proxy's admin endpoint (port 9121 unless told otherwise) and prints where it listens.
+func startProxyAdmin(_ server: ProxyServer, admin: AdminOptions, logger: Logger) async throws -> AdminServer? {
+    let adminServer = try await admin.start(
+        defaultPort: 9121, source: ProxyAdminSource(server: server, logLevel: processLogLevel),
+        metrics: KeywayMetrics(), group: server.eventLoopGroup, logger: logger)
+    if let adminServer, let port = adminServer.port {
+        say("admin endpoint on http://\(admin.adminBind):\(port) (/metrics, /healthz, /readyz, /v1/...)")
+    }
+    return adminServer
 }
 
 /// Parses `host:port[,host:port...]`.

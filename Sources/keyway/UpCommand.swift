@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClusterModel
 import Foundation
+import KeywayAdmin
 import KeywayProxy
 import Logging
 import NIOConcurrencyHelpers
@@ -33,6 +34,8 @@ struct UpCommand: AsyncParsableCommand {
     var redisCluster: String?
 
     @OptionGroup var options: ProxyOptions
+
+    @OptionGroup(title: "Admin endpoint") var admin: AdminOptions
 
     func validate() throws {
         guard (1...64).contains(nodes) else { throw ValidationError("--nodes must be 1...64") }
@@ -88,10 +91,19 @@ struct UpCommand: AsyncParsableCommand {
             throw error
         }
         say("keyway proxy on \(options.bind):\(port)")
+        let adminServer: AdminServer?
+        do {
+            adminServer = try await startProxyAdmin(server, admin: admin, logger: options.logger)
+        } catch {
+            await server.stop()
+            stop(children)
+            throw error
+        }
         say("connect with: redis-cli -p \(port)")
         say("Ctrl-C stops everything.")
         onSignal.withLockedValue { $0 = { server.stopAccepting() } }
         try? await server.waitUntilClosed()
+        try? await adminServer?.close()
         await server.stop()
         stop(children)
         say("keyway up: stopped")

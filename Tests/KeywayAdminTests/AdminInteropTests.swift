@@ -2,6 +2,7 @@ import Foundation
 import KeywayAdmin
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 /// Real HTTP clients against an `AdminServer` on a free loopback port: curl (HTTP/1.1, h2c prior knowledge,
@@ -230,74 +231,4 @@ struct AdminInteropTests {
         #expect(result.stdout.contains("status codes: 2000 2xx, 0 3xx, 0 4xx, 0 5xx"), "\(result.stdout)")
         try await running.stop()
     }
-}
-
-/// Runs external tools for the interop tests.
-enum Tool {
-    struct Result {
-        var exitCode: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func path(_ name: String) -> String? {
-        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    /// True when the tool is installed, or when `CI` is set (then a missing tool fails the test instead).
-    static func usable(_ name: String) -> Bool {
-        path(name) != nil || ProcessInfo.processInfo.environment["CI"] != nil
-    }
-
-    static func run(_ name: String, _ arguments: [String], input: [UInt8]? = nil) async throws -> Result {
-        let executable = try #require(path(name), "\(name) is not installed")
-        // The tool runs and is waited for on threads of its own: blocking the few threads of Swift's
-        // cooperative pool would starve the server under test, whose requests are answered from tasks.
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Swift.Result<Tool.Result, any Error> {
-                    try runBlocking(executable, arguments, input: input)
-                })
-            }
-        }
-    }
-
-    private static func runBlocking(_ executable: String, _ arguments: [String], input: [UInt8]?) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdout = Pipe()
-        let stderr = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = stdin
-        try process.run()
-        // Read both pipes to the end before waiting, so a large output cannot fill a pipe and stall the tool.
-        let errorOutput = DataBox()
-        let errorDone = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            let data = stderr.fileHandleForReading.readDataToEndOfFile()
-            errorOutput.data = data
-            errorDone.signal()
-        }
-        if let input {
-            try stdin.fileHandleForWriting.write(contentsOf: input)
-        }
-        try stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        errorDone.wait()
-        process.waitUntilExit()
-        return Result(
-            exitCode: process.terminationStatus,
-            stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: errorOutput.data, as: UTF8.self)
-        )
-    }
-}
-
-/// stderr's bytes, written by the reading thread before it signals and read only after the wait.
-private final class DataBox: @unchecked Sendable {
-    var data = Data()
 }

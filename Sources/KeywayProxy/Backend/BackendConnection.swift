@@ -43,6 +43,8 @@ struct InFlight {
     var lane: Lane
     /// The protocol of the connection it went on (a resend keeps it).
     var resp3: Bool
+    /// The loop clock when it was sent (0 when not measured): the backend's latency is counted from here.
+    var sentAt: UInt64 = 0
 }
 
 /// One connection to a backend node, pipelined: requests are written in order and replies matched in FIFO order.
@@ -74,11 +76,13 @@ final class BackendConnection: ChannelInboundHandler {
     var onClose: ((BackendConnection, String) -> Void)?
     /// Receives frames nobody asked for (pub/sub messages, RESP3 pushes).
     var pushSink: (any PushSink)?
+    /// The loop's statistics of this backend (shared connections only; nil leaves replies unmeasured).
+    var stats: BackendStats?
     /// Replies received so far (the timeout check compares it between ticks).
     private var repliesReceived: UInt64 = 0
     private var lastCheckedReplies: UInt64 = 0
     private var timeoutTask: Scheduled<Void>?
-    private let timeout: TimeAmount
+    private var timeout: TimeAmount
     /// The loop to tell when this connection has writes to flush.
     private weak var flusher: (any BackendFlusher)?
 
@@ -173,6 +177,7 @@ final class BackendConnection: ChannelInboundHandler {
 
     /// Cuts every complete reply of a read and handles it in order; a partial one waits for more bytes.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        stats?.clock.tick()
         var incoming = unwrapInboundIn(data)
         var buffer: ByteBuffer
         if var pending = inbound {
@@ -211,6 +216,11 @@ final class BackendConnection: ChannelInboundHandler {
                 close(reason: "sent a reply nobody asked for")
             }
             return
+        }
+        if let stats, entry.sentAt != 0 {
+            stats.requests &+= 1
+            let now = stats.clock.nanoseconds
+            stats.latency.record(nanoseconds: now > entry.sentAt ? now &- entry.sentAt : 0)
         }
         switch entry.kind {
         case .discard:
@@ -256,6 +266,15 @@ final class BackendConnection: ChannelInboundHandler {
         let sink = pushSink
         pushSink = nil
         sink?.backendClosed(self, reason: reason)
+    }
+
+    /// Changes the timeout (the admin endpoint's `backend-timeout`), from the next check on.
+    func setTimeout(_ newValue: TimeAmount) {
+        guard newValue != timeout else { return }
+        timeout = newValue
+        timeoutTask?.cancel()
+        timeoutTask = nil
+        if case .connected = state, timeout > .zero { scheduleTimeoutCheck() }
     }
 
     /// Closes the connection when it had requests in flight for a whole timeout period and answered none.

@@ -15,6 +15,7 @@ extension ProxyClientHandler {
         switch router.table.lookup(argv) {
         case .command(let found):
             spec = found
+            noteCommand(found, seq: seq)
         case .unknownSubcommand:
             replyTableError(argv, seq: seq)
             return

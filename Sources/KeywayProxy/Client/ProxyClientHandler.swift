@@ -1,5 +1,6 @@
 import ClusterModel
 import DequeModule
+import Foundation
 import NIOCore
 import RESP
 
@@ -24,13 +25,16 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     var localAddress = "?"
     var lastCommand = "NULL"
     var commandsProcessed: UInt64 = 0
-    private var lastActivity = NIODeadline.now()
+    private(set) var lastActivity = NIODeadline.now()
     private var idleTask: Scheduled<Void>?
 
     // Reply ordering: `parked[i]` holds the reply to command `firstSeq + i` once it arrived.
     private var firstSeq = 0
     private var nextSeq = 0
     private var parked = Deque<ByteBuffer?>()
+    /// With metrics on, `timings[i]` is what command `firstSeq + i` is and when it was read.
+    private var timings = Deque<CommandTiming>()
+    private let measures: Bool
     private var needsFlush = false
     private var readPending = false
     private var closeWhenDrained = false
@@ -54,6 +58,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         self.router = router
         self.id = id
         self.decoder = RESPRequestDecoder(limits: router.configuration.requestLimits)
+        self.measures = router.configuration.metricsEnabled
     }
 
     // MARK: Channel events
@@ -78,6 +83,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         idleTask = router.eventLoop.assumeIsolated().scheduleTask(in: period) { [self] in
             guard isActive else { return }
             if pubsub.isEmpty && transaction == nil && parked.isEmpty && NIODeadline.now() - lastActivity > timeout {
+                router.stats.closedForIdle &+= 1
                 context?.close(promise: nil)
                 return
             }
@@ -106,6 +112,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         owned += pubsub.takeAll()
         for connection in owned { connection.close(reason: "client gone") }
         parked.removeAll()
+        timings.removeAll()
         self.context = nil
     }
 
@@ -113,6 +120,8 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     /// instead of in a ByteToMessageHandler spares one type-erased message per request.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
+        router.stats.bytesIn &+= UInt64(incoming.readableBytes)
+        router.clock.tick()
         var buffer: ByteBuffer
         if var pending = inbound {
             inbound = nil
@@ -135,6 +144,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         guard buffer.readableBytes > 0, !closeWhenDrained else { return }
         if buffer.readableBytes > router.configuration.maxQueryBuffer {
             // client-query-buffer-limit: closed without a reply, as Redis does.
+            router.stats.closedForQueryBuffer &+= 1
             context.close(promise: nil)
             return
         }
@@ -148,10 +158,34 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
             forwardToPubSubStream(request)
             return
         }
+        let seq = allocateSeq(frame: request.frame)
+        process(request, seq: seq)
+    }
+
+    /// Commands read and not answered yet.
+    var pendingReplies: Int { nextSeq &- firstSeq }
+
+    /// A sequence number for the next reply owed, with its timing when metrics are on.
+    private func allocateSeq(frame: ByteBuffer?) -> Int {
         let seq = nextSeq
         nextSeq &+= 1
         parked.append(nil)
-        process(request, seq: seq)
+        if measures {
+            timings.append(
+                CommandTiming(
+                    command: Int32(CommandMetrics.otherCommand), readAt: router.clock.nanoseconds,
+                    frame: router.configuration.slowlogSlowerThan >= 0 ? frame : nil))
+        }
+        return seq
+    }
+
+    /// Names the command `seq` runs, for its metrics (it counts as `other` until named).
+    @inline(__always)
+    func noteCommand(_ spec: CommandSpec, seq: Int) {
+        guard measures, seq >= firstSeq, seq &- firstSeq < timings.count,
+            let number = CommandNumbers.redis70.number(of: spec)
+        else { return }
+        timings[seq &- firstSeq].command = Int32(number)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -177,9 +211,8 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     /// Redis answers a protocol error with -ERR and closes, after the replies already owed.
     private func protocolError(_ error: RESPProtocolError) {
         guard !closeWhenDrained else { return }
-        let seq = nextSeq
-        nextSeq &+= 1
-        parked.append(nil)
+        router.stats.protocolErrors &+= 1
+        let seq = allocateSeq(frame: nil)
         var buffer = ByteBuffer()
         buffer.writeRESPError(error)
         closeWhenDrained = true
@@ -214,10 +247,12 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         }
         write(bytes)
         parked.removeFirst()
+        if measures { record(reply: bytes) }
         firstSeq &+= 1
         while let next = parked.first, let ready = next {
             write(ready)
             parked.removeFirst()
+            if measures { record(reply: ready) }
             firstSeq &+= 1
         }
         if !pubsub.pendingPushes.isEmpty && firstSeq > pubsub.barrier {
@@ -232,6 +267,31 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
             return
         }
         resumeReadingIfPossible()
+    }
+
+    /// Counts the command whose reply was just written: its result, its latency and, when slow, a slow log entry.
+    @inline(__always)
+    private func record(reply: ByteBuffer) {
+        guard let timing = timings.popFirst() else { return }
+        let now = router.clock.nanoseconds
+        let elapsed = now > timing.readAt ? now &- timing.readAt : 0
+        router.metrics.record(
+            command: Int(timing.command), result: CommandResult.index(of: reply), nanoseconds: elapsed)
+        let threshold = router.configuration.slowlogSlowerThan
+        if threshold >= 0, elapsed / 1_000 >= UInt64(threshold), timing.frame != nil {
+            logSlow(timing, micros: elapsed / 1_000)
+        }
+    }
+
+    private func logSlow(_ timing: CommandTiming, micros: UInt64) {
+        let entry = ProxySlowlogEntry(
+            id: router.topology.nextSlowlogID(),
+            startedAt: Date().timeIntervalSince1970 - Double(micros) / 1e6,
+            durationMicros: micros,
+            arguments: ProxySlowlog.arguments(of: timing.frame),
+            client: remoteAddress,
+            clientName: name.map { String(buffer: $0) } ?? "")
+        router.slowlog.push(entry, maxLength: router.configuration.slowlogMaxLength)
     }
 
     /// Answers command `seq` with `bytes` made by the proxy.
@@ -255,6 +315,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
 
     private func write(_ bytes: ByteBuffer) {
         guard bytes.readableBytes > 0, let context else { return }
+        router.stats.bytesOut &+= UInt64(bytes.readableBytes)
         context.write(wrapOutboundOut(bytes), promise: nil)
         if !needsFlush {
             needsFlush = true
@@ -296,10 +357,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
 
     /// A sequence number for a command answered outside the pub/sub stream (QUIT/RESET while subscribed).
     func nextSeqForStream() -> Int {
-        let seq = nextSeq
-        nextSeq &+= 1
-        parked.append(nil)
-        return seq
+        allocateSeq(frame: nil)
     }
 
     // MARK: Connections of this client's own
@@ -319,4 +377,12 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         default: return address.description
         }
     }
+}
+
+/// A command owed a reply, for its metrics: which command (a `CommandNumbers` number, or `other`), when it was read,
+/// and its bytes when the slow log may want them.
+struct CommandTiming {
+    var command: Int32
+    var readAt: UInt64
+    var frame: ByteBuffer?
 }

@@ -9,10 +9,18 @@ import RESP
 /// Confined to its event loop: every method runs there, so nothing here takes a lock.
 final class Router: BackendFlusher, @unchecked Sendable {
     let eventLoop: any EventLoop
-    let configuration: ProxyConfiguration
+    /// The settings in force on this loop; the admin endpoint changes the run-time ones (on this loop).
+    var configuration: ProxyConfiguration
     let table = CommandTable.redis70
     let topology: TopologyManager
     let stats: LoopStats
+    /// Per-command counts and latencies of this loop's clients (when `configuration.metricsEnabled`).
+    var metrics = CommandMetrics()
+    var slowlog = ProxySlowlog()
+    /// Per-backend request counts, errors and latency, by endpoint.
+    private(set) var backendStats: [Endpoint: BackendStats] = [:]
+    /// The loop's clock for instrumentation.
+    let clock: LoopClock
 
     /// This loop's slot map: a copy of the latest topology, patched by MOVED replies.
     private(set) var slotMap = SlotMap()
@@ -43,6 +51,7 @@ final class Router: BackendFlusher, @unchecked Sendable {
         self.configuration = configuration
         self.topology = topology
         self.stats = stats
+        self.clock = LoopClock(enabled: configuration.metricsEnabled)
     }
 
     // MARK: Topology
@@ -85,6 +94,7 @@ final class Router: BackendFlusher, @unchecked Sendable {
         let connection = BackendConnection(
             endpoint: endpoint, eventLoop: eventLoop, resp3: resp3, readonly: readonly,
             timeout: configuration.backendTimeout, flusher: self)
+        connection.stats = statsOfBackend(endpoint)
         connection.onClose = { [unowned self] connection, reason in
             self.connectionClosed(connection, key: key, reason: reason)
         }
@@ -104,9 +114,32 @@ final class Router: BackendFlusher, @unchecked Sendable {
         return connection
     }
 
+    /// This loop's statistics of `endpoint`.
+    func statsOfBackend(_ endpoint: Endpoint) -> BackendStats {
+        if let existing = backendStats[endpoint] { return existing }
+        let created = BackendStats(clock: clock)
+        backendStats[endpoint] = created
+        return created
+    }
+
+    /// The shared connections of this loop, with what is in flight on each.
+    var pooledConnections: [(endpoint: Endpoint, inFlight: Int)] {
+        pool.values.map { ($0.endpoint, $0.inFlightCount) }
+    }
+
+
+    /// Applies a new backend timeout to the pooled connections (new ones get it from the configuration).
+    func setBackendTimeout(_ timeout: TimeAmount) {
+        for connection in pool.values { connection.setTimeout(timeout) }
+    }
+
     private func connectionClosed(_ connection: BackendConnection, key: PoolKey, reason: String) {
         stats.backendConnections -= 1
         stats.backendErrors += 1
+        if let backend = backendStats[key.endpoint] {
+            backend.errors &+= 1
+            backend.lastError = reason
+        }
         if pool[key] === connection { pool[key] = nil }
         for row in byIndex.indices {
             for index in byIndex[row].indices where byIndex[row][index] === connection {
@@ -137,7 +170,8 @@ final class Router: BackendFlusher, @unchecked Sendable {
             return
         }
         let entry = InFlight(
-            sink: sink, tag: tag, request: request, slot: Int32(slot), attempts: 0, kind: .routed, lane: .shared, resp3: resp3)
+            sink: sink, tag: tag, request: request, slot: Int32(slot), attempts: 0, kind: .routed, lane: .shared,
+            resp3: resp3, sentAt: clock.nanoseconds)
         if readonly && configuration.readPolicy != .primary, let replica = replicaConnection(index: index, resp3: resp3) {
             replica.send(request, entry)
             return
@@ -245,6 +279,7 @@ final class Router: BackendFlusher, @unchecked Sendable {
 
     /// Sends a request again to whoever owns its slot now.
     private func redispatch(_ entry: InFlight) {
+        clock.tick()
         if entry.slot >= 0, let index = slotMap.ownerIndex(of: Int(entry.slot)) {
             resend(entry, to: slotMap.endpoints[index], asking: false)
         } else if entry.slot < 0, !primaryIndexes.isEmpty {
@@ -352,4 +387,29 @@ final class LoopStats: @unchecked Sendable {
     var ask: UInt64 = 0
     var tryAgain: UInt64 = 0
     var clusterDown: UInt64 = 0
+    /// Bytes read from clients and written to them.
+    var bytesIn: UInt64 = 0
+    var bytesOut: UInt64 = 0
+    /// Clients closed for going past the query buffer limit, and for idling past the idle timeout.
+    var closedForQueryBuffer: UInt64 = 0
+    var closedForIdle: UInt64 = 0
+    /// Requests answered with a protocol error (the client is then closed).
+    var protocolErrors: UInt64 = 0
+}
+
+/// One event loop's clock for instrumentation: the monotonic time read once per I/O event (a read from a client
+/// or a backend), not per command, and used as the time of every command read and reply written in that event.
+final class LoopClock {
+    /// Nanoseconds of the monotonic clock at the last tick; stays 0 when metrics are off.
+    private(set) var nanoseconds: UInt64 = 0
+    let enabled: Bool
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    @inline(__always)
+    func tick() {
+        if enabled { nanoseconds = UInt64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds) }
+    }
 }

@@ -43,6 +43,14 @@ public struct ProxyConfiguration: Sendable {
     public var backendTimeout: TimeAmount = .seconds(5)
     /// Time allowed to open a backend connection.
     public var connectTimeout: TimeAmount = .seconds(1)
+    /// Per-command counts, latency histograms, per-backend latency and the slow log (`--no-metrics` turns them
+    /// off; connection and redirect counters are always kept).
+    public var metricsEnabled = true
+    /// Commands slower than this many microseconds (read to reply written) enter the slow log; negative: none
+    /// (Redis's `slowlog-log-slower-than`).
+    public var slowlogSlowerThan = 10_000
+    /// Entries the slow log keeps per event loop (Redis's `slowlog-max-len`).
+    public var slowlogMaxLength = 128
 
     public init() {}
 }

@@ -18,6 +18,8 @@ final class TopologyManager: Sendable {
         var refreshes: UInt64 = 0
         var failures: UInt64 = 0
         var lastDuration: Double = 0
+        /// Durations of the refreshes (successful or not).
+        var durations = LatencyHistogram()
     }
 
     private struct State {
@@ -29,7 +31,9 @@ final class TopologyManager: Sendable {
         var lastStart = NIODeadline.uptimeNanoseconds(0)
         var clients = 0
         var nextClientID = 1
+        var nextSlowlogID: UInt64 = 0
         var stopped = false
+        var waiters: [EventLoopPromise<Void>] = []
     }
 
     let configuration: ProxyConfiguration
@@ -133,7 +137,9 @@ final class TopologyManager: Sendable {
         fetch(candidates: candidates(), index: 0, best: nil, errors: []).whenComplete { [self] result in
             let again: Bool = state.withLockedValue { state in
                 state.refreshing = false
-                state.snapshot.lastDuration = Double((NIODeadline.now() - began).nanoseconds) / 1e9
+                let elapsed = (NIODeadline.now() - began).nanoseconds
+                state.snapshot.lastDuration = Double(elapsed) / 1e9
+                state.snapshot.durations.record(nanoseconds: UInt64(max(0, elapsed)))
                 switch result {
                 case .success(let (topology, source)):
                     state.snapshot.topology = topology
@@ -147,6 +153,10 @@ final class TopologyManager: Sendable {
                 }
                 return state.again
             }
+            let waiters = state.withLockedValue { state in
+                defer { state.waiters = [] }
+                return again ? [] : state.waiters
+            }
             switch result {
             case .success(let (topology, _)):
                 publish(topology)
@@ -154,6 +164,27 @@ final class TopologyManager: Sendable {
                 logger.warning("topology refresh failed", metadata: ["error": "\(error)"])
             }
             if again { requestRefresh() }
+            for waiter in waiters { waiter.succeed() }
+        }
+    }
+
+    /// Refreshes now (or joins the refresh running) and completes once the routers have the result.
+    func refreshAndWait() -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        state.withLockedValue { $0.waiters.append(promise) }
+        refreshNow()
+        // Publishing hops to every loop; one more hop to each makes sure they have applied it.
+        let routers = self.routers
+        return promise.futureResult.flatMap { [eventLoop] in
+            EventLoopFuture.andAllSucceed(routers.map { $0.eventLoop.submit {} }, on: eventLoop)
+        }
+    }
+
+    /// A process-wide id for a slow log entry.
+    func nextSlowlogID() -> UInt64 {
+        state.withLockedValue { state in
+            defer { state.nextSlowlogID += 1 }
+            return state.nextSlowlogID
         }
     }
 
