@@ -4,6 +4,8 @@
 # alternately `redis-benchmark --cluster` to the first primary (direct) and plain redis-benchmark to the proxy,
 # RUNS runs each; prints medians, the ratio proxy/direct and the targets of issue 4 (0.8x at -P 1, 0.6x at -P 16).
 # Then holds 1,000 idle client connections to the proxy and prints its VmRSS against the 40 MiB target.
+# With COMPARE=metrics it measures instead the cost of the proxy's instrumentation (issue 5): a second proxy runs with
+# --no-metrics, and redis-benchmark alternates between the two at -P 16 (PIPELINES overrides); target 0.97x.
 # Usage: Benchmarks/proxy-vs-direct.sh [requests=200000] [runs=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +13,8 @@ REQUESTS=${1:-200000}
 RUNS=${2:-3}
 TESTS=${TESTS:-set,get,incr,lpush,mset}
 IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
+COMPARE=${COMPARE:-direct}
+if [ "$COMPARE" = metrics ]; then PIPELINES=${PIPELINES:-16}; else PIPELINES=${PIPELINES:-1 16}; fi
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark not found (apt-get install redis-tools)"; exit 1; }
 command -v redis-server >/dev/null || { echo "redis-server not found (apt-get install redis-server)"; exit 1; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -59,21 +63,33 @@ for port in "${NODE_PORTS[@]}"; do
   redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok' || { echo "cluster not ok on $port"; exit 1; }
 done
 
+start_proxy() { # port logfile extra-flags...
+  local port=$1 log=$2
+  shift 2
+  "$KEYWAY" proxy --port "$port" --seed "127.0.0.1:$FIRST" --log-level warning --admin-port 0 "$@" >"$log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do [ "$(redis-cli -p "$port" set x y 2>/dev/null)" = OK ] && break; sleep 0.1; done
+  [ "$(redis-cli -p "$port" set x y 2>/dev/null)" = OK ] || { echo "proxy not ready"; cat "$log"; exit 1; }
+}
 PROXY_PORT=$(free_port)
-"$KEYWAY" proxy --port "$PROXY_PORT" --seed "127.0.0.1:$FIRST" --log-level warning >"$WORK/proxy.log" 2>&1 &
-PROXY_PID=$!
-PIDS+=("$PROXY_PID")
-for _ in $(seq 100); do [ "$(redis-cli -p "$PROXY_PORT" set x y 2>/dev/null)" = OK ] && break; sleep 0.1; done
-[ "$(redis-cli -p "$PROXY_PORT" set x y 2>/dev/null)" = OK ] || { echo "proxy not ready"; cat "$WORK/proxy.log"; exit 1; }
+start_proxy "$PROXY_PORT" "$WORK/proxy.log"
+PROXY_PID=${PIDS[-1]}
 echo "primaries 127.0.0.1:${NODE_PORTS[*]}, proxy 127.0.0.1:$PROXY_PORT (pid $PROXY_PID), $REQUESTS requests, $RUNS runs"
+if [ "$COMPARE" = metrics ]; then
+  REFERENCE_PORT=$(free_port)
+  start_proxy "$REFERENCE_PORT" "$WORK/proxy-no-metrics.log" --no-metrics
+  echo "reference: proxy --no-metrics on 127.0.0.1:$REFERENCE_PORT"
+fi
 
 flush() { for port in "${NODE_PORTS[@]}"; do redis-cli -p "$port" flushall >/dev/null; done; }
 # Rows: target,pipeline,run,"test","rps",... (redis-benchmark's CSV lines, header and cluster banner dropped)
-for pipeline in 1 16; do
+for pipeline in $PIPELINES; do
   for run in $(seq "$RUNS"); do
     for target in direct proxy; do
       flush
-      if [ "$target" = direct ]; then
+      if [ "$target" = direct ] && [ "$COMPARE" = metrics ]; then
+        args=(-h 127.0.0.1 -p "$REFERENCE_PORT")
+      elif [ "$target" = direct ]; then
         args=(--cluster -h 127.0.0.1 -p "$FIRST")
       else
         args=(-h 127.0.0.1 -p "$PROXY_PORT")
@@ -85,15 +101,17 @@ for pipeline in 1 16; do
   done
 done
 
-python3 - "$WORK/results.csv" "$RUNS" <<'PY'
+python3 - "$WORK/results.csv" "$RUNS" "$COMPARE" <<'PY'
 import csv, statistics, sys
 rows = {}
 for r in csv.reader(open(sys.argv[1])):
     target, pipeline, _, test, rps = r[0], r[1], r[2], r[3], float(r[4])
     rows.setdefault((test, pipeline), {}).setdefault(target, []).append(rps)
 runs = int(sys.argv[2])
-target_ratio = {"1": 0.8, "16": 0.6}
-print(f"{'test':<16}{'-P':>4}{'direct rps':>13}{'proxy rps':>13}{'ratio':>8}{'target':>8}  result")
+metrics = sys.argv[3] == "metrics"
+target_ratio = {"1": 0.97, "16": 0.97} if metrics else {"1": 0.8, "16": 0.6}
+reference, measured = ("no-metrics", "metrics") if metrics else ("direct", "proxy")
+print(f"{'test':<16}{'-P':>4}{reference + ' rps':>16}{measured + ' rps':>13}{'ratio':>8}{'target':>8}  result")
 failed = 0
 for (test, pipeline), by in sorted(rows.items(), key=lambda kv: (int(kv[0][1]), kv[0][0])):
     d, p = by.get("direct", []), by.get("proxy", [])
@@ -103,7 +121,7 @@ for (test, pipeline), by in sorted(rows.items(), key=lambda kv: (int(kv[0][1]), 
     ok = ratio >= target_ratio[pipeline] and len(d) == runs and len(p) == runs
     failed += not ok
     note = "" if len(d) == runs and len(p) == runs else f" (runs: direct {len(d)}, proxy {len(p)})"
-    print(f"{test:<16}{pipeline:>4}{dm:>13.0f}{pm:>13.0f}{ratio:>8.3f}{target_ratio[pipeline]:>8.1f}  {'pass' if ok else 'FAIL'}{note}")
+    print(f"{test:<16}{pipeline:>4}{dm:>16.0f}{pm:>13.0f}{ratio:>8.3f}{target_ratio[pipeline]:>8.2f}  {'pass' if ok else 'FAIL'}{note}")
 print(f"medians of {runs} runs; {failed} row(s) below target")
 PY
 if [ -s "$WORK/benchmark.err" ]; then echo "redis-benchmark stderr (first lines):"; head -5 "$WORK/benchmark.err"; fi
