@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeywayAdmin
 import KeywayNode
 import Logging
 
@@ -43,6 +44,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(help: .hidden)
     var exitWithParent = false
 
+    @OptionGroup(title: "Admin endpoint")
+    var admin: AdminOptions
+
     func run() async throws {
         var configuration = NodeConfiguration()
         if let config {
@@ -65,14 +69,34 @@ struct NodeCommand: AsyncParsableCommand {
         let server = try await NodeServer.start(configuration: configuration, logger: logger)
         let mode = configuration.clusterEnabled ? " (cluster mode)" : ""
         print("keyway node listening on \(configuration.bind):\(server.port)\(mode)")
+        let adminServer: AdminServer?
+        do {
+            adminServer = try await admin.start(
+                defaultPort: nil, source: NodeAdminSource(node: server), metrics: KeywayMetrics(),
+                group: server.eventLoopGroup, logger: logger)
+        } catch {
+            await server.shutdown()
+            throw error
+        }
+        if let adminServer, let adminPort = adminServer.port {
+            print("admin endpoint on http://\(Self.urlHost(admin.adminBind)):\(adminPort)")
+        }
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { server.stopAccepting() }
         // Started by `keyway up`: stop when it is gone, even if it was killed without a chance to stop us.
         let parentWatch = exitWithParent ? ParentWatcher { server.stopAccepting() } : nil
         defer { parentWatch?.cancel() }
         try await server.waitUntilClosed()
         signals.cancel()
+        try? await adminServer?.close()
         await server.shutdown()
         logger.info("keyway node stopped")
+    }
+}
+
+extension NodeCommand {
+    /// `host` as it goes in a URL: IPv6 addresses in brackets.
+    static func urlHost(_ host: String) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
     }
 }
 
