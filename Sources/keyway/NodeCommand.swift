@@ -68,7 +68,7 @@ struct NodeCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let server = try await NodeServer.start(configuration: configuration, logger: logger)
         let mode = configuration.clusterEnabled ? " (cluster mode)" : ""
-        print("keyway node listening on \(configuration.bind):\(server.port)\(mode)")
+        say("keyway node listening on \(configuration.bind):\(server.port)\(mode)")
         let adminServer: AdminServer?
         do {
             adminServer = try await admin.start(
@@ -79,7 +79,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw error
         }
         if let adminServer, let adminPort = adminServer.port {
-            print("admin endpoint on http://\(Self.urlHost(admin.adminBind)):\(adminPort)")
+            say("admin endpoint on http://\(Self.urlHost(admin.adminBind)):\(adminPort)")
         }
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { server.stopAccepting() }
         // Started by `keyway up`: stop when it is gone, even if it was killed without a chance to stop us.

@@ -256,6 +256,75 @@ struct NodeAdminTests {
         await running.stop()
     }
 
+    /// A cluster node on a port whose bus port (port + 10000) exists, as CLUSTER MEET needs.
+    func startClusterNode(directory: URL) async throws -> NodeServer {
+        var lastError: (any Error)?
+        for _ in 0..<20 {
+            var configuration = NodeConfiguration()
+            configuration.port = 0
+            configuration.threads = 1
+            configuration.clusterEnabled = true
+            configuration.directory = directory.path
+            do {
+                let node = try await NodeServer.start(configuration: configuration)
+                if node.port + 10000 <= 65535 { return node }
+                await node.shutdown()
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? AdminError.unavailable("no port with room for a cluster bus port")
+    }
+
+    @Test(.enabled(if: Tool.usable("curl"), "curl is not installed (apt-get install curl)"))
+    func topologyOfTwoPrimaries() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keyway-node-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try await startClusterNode(directory: directory.appendingPathComponent("a"))
+        let second = try await startClusterNode(directory: directory.appendingPathComponent("b"))
+        let admin = try await AdminServer.start(
+            host: "127.0.0.1", port: 0, token: Self.token, source: NodeAdminSource(node: first),
+            metrics: KeywayMetrics(), group: first.eventLoopGroup)
+        let base = "http://127.0.0.1:\(try #require(admin.port))"
+        let a = try await RESPTestClient.connect(port: first.port)
+        let b = try await RESPTestClient.connect(port: second.port)
+        #expect(try await a.command(["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]).text == "OK")
+        #expect(try await a.command(["CLUSTER", "SET-CONFIG-EPOCH", "1"]).text == "OK")
+        #expect(try await b.command(["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]).text == "OK")
+        #expect(try await b.command(["CLUSTER", "SET-CONFIG-EPOCH", "2"]).text == "OK")
+        // Half the slots: not ready until the other half is known.
+        #expect(try await curl(["--http1.1"], base + "/readyz").status == 503)
+        #expect(try await b.command(["CLUSTER", "MEET", "127.0.0.1", String(first.port)]).text == "OK")
+        let firstID = try #require(try await a.command(["CLUSTER", "MYID"]).text)
+        let secondID = try #require(try await b.command(["CLUSTER", "MYID"]).text)
+
+        var ready = false
+        for _ in 0..<150 where !ready {
+            ready = try await curl(["--http1.1"], base + "/readyz").status == 200
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ready, "the first node never saw cluster_state:ok")
+        let topology = try decode(TopologyReport.self, try await curl(["--http2-prior-knowledge"], base + "/v1/topology").body)
+        #expect(topology.slotsCovered == 16384)
+        #expect(topology.configEpoch == 2)
+        #expect(topology.ranges.map { [$0.start, $0.end] } == [[0, 8191], [8192, 16383]])
+        #expect(topology.ranges.map(\.primary.id) == [firstID, secondID])
+        #expect(topology.ranges.map(\.primary.address) == ["127.0.0.1:\(first.port)", "127.0.0.1:\(second.port)"])
+        #expect(topology.ranges.map(\.primary.configEpoch) == [1, 2])
+        #expect(topology.ranges.map(\.primary.health) == ["online", "online"])
+        let metrics = Self.samples(try await curl(["--http1.1"], base + "/metrics").body)
+        #expect(metrics["keyway_cluster_known_nodes"] == 2)
+        #expect(metrics["keyway_cluster_slots_served"] == 8192)
+        #expect(metrics["keyway_cluster_slots_assigned"] == 16384)
+        #expect(metrics["keyway_cluster_state"] == 1)
+        a.close()
+        b.close()
+        try await admin.close()
+        await second.shutdown()
+        await first.shutdown()
+    }
+
     // MARK: Standalone mode
 
     @Test(.enabled(if: Tool.usable("curl"), "curl is not installed (apt-get install curl)"))

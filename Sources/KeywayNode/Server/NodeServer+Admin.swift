@@ -211,19 +211,22 @@ extension NodeServer {
                 isPrimary: node.isMaster, primaryID: node.masterID)
         }
         var ranges: [NodeClusterSnapshot.SlotRange] = []
-        var assigned = 0
-        var failing = 0
-        var served = 0
         for (slot, owner) in cluster.slotOwners.enumerated() {
             guard let owner else { continue }
-            assigned += 1
-            if owner == cluster.myID { served += 1 }
-            if members[owner]?.health == "failed" { failing += 1 }
-            if let last = ranges.last, last.ownerID == owner, last.end == slot - 1 {
+            if let last = ranges.last, last.end == slot - 1, last.ownerID == owner {
                 ranges[ranges.count - 1].end = slot
             } else {
                 ranges.append(NodeClusterSnapshot.SlotRange(start: slot, end: slot, ownerID: owner))
             }
+        }
+        var assigned = 0
+        var failing = 0
+        var served = 0
+        for range in ranges {
+            let count = range.end - range.start + 1
+            assigned += count
+            if range.ownerID == cluster.myID { served += count }
+            if members[range.ownerID]?.health == "failed" { failing += count }
         }
         return NodeClusterSnapshot(
             isOK: cluster.isOK, myID: cluster.myID, currentEpoch: cluster.currentEpoch, slotsAssigned: assigned,
