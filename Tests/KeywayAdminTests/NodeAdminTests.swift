@@ -299,13 +299,16 @@ struct NodeAdminTests {
         let firstID = try #require(try await a.command(["CLUSTER", "MYID"]).text)
         let secondID = try #require(try await b.command(["CLUSTER", "MYID"]).text)
 
+        // Wait until the first node has the second's slots (ready) and a cluster bus link to it (online).
         var ready = false
-        for _ in 0..<150 where !ready {
+        var topology = TopologyReport(configEpoch: 0, refreshedAt: nil, slotsCovered: 0, ranges: [])
+        for _ in 0..<150 {
             ready = try await curl(["--http1.1"], base + "/readyz").status == 200
-            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+            topology = try decode(TopologyReport.self, try await curl(["--http2-prior-knowledge"], base + "/v1/topology").body)
+            if ready && topology.ranges.allSatisfy({ $0.primary.health == "online" }) { break }
+            try await Task.sleep(for: .milliseconds(100))
         }
         #expect(ready, "the first node never saw cluster_state:ok")
-        let topology = try decode(TopologyReport.self, try await curl(["--http2-prior-knowledge"], base + "/v1/topology").body)
         #expect(topology.slotsCovered == 16384)
         #expect(topology.configEpoch == 2)
         #expect(topology.ranges.map { [$0.start, $0.end] } == [[0, 8191], [8192, 16383]])
@@ -318,10 +321,18 @@ struct NodeAdminTests {
         #expect(metrics["keyway_cluster_slots_served"] == 8192)
         #expect(metrics["keyway_cluster_slots_assigned"] == 16384)
         #expect(metrics["keyway_cluster_state"] == 1)
-        a.close()
+        // Once the second node is gone, the first no longer reports it online.
         b.close()
-        try await admin.close()
         await second.shutdown()
+        var secondHealth = "online"
+        for _ in 0..<100 where secondHealth == "online" {
+            try await Task.sleep(for: .milliseconds(100))
+            let now = try decode(TopologyReport.self, try await curl(["--http1.1"], base + "/v1/topology").body)
+            secondHealth = now.ranges.last?.primary.health ?? "missing"
+        }
+        #expect(["unknown", "failed"].contains(secondHealth))
+        a.close()
+        try await admin.close()
         await first.shutdown()
     }
 

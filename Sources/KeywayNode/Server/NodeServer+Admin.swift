@@ -13,7 +13,8 @@ package struct NodeClusterSnapshot: Sendable {
         package var id: String
         /// `ip:port` (the client port).
         package var address: String
-        /// `online`, `failed` (fail or fail? flag) or `unknown` (handshake, no address yet).
+        /// `online`, `failed` (fail or fail? flag) or `unknown` (handshake, no address yet, or no cluster bus
+        /// link to it now: CLUSTER NODES' `disconnected`).
         package var health: String
         package var configEpoch: UInt64
         package var isPrimary: Bool
@@ -201,7 +202,9 @@ extension NodeServer {
             let health: String
             if node.flags.contains(.failed) || node.flags.contains(.possiblyFailed) {
                 health = "failed"
-            } else if node.flags.contains(.handshake) || node.flags.contains(.noAddress) {
+            } else if node.flags.contains(.handshake) || node.flags.contains(.noAddress)
+                || (!node.flags.contains(.myself) && !node.linkConnected)
+            {
                 health = "unknown"
             } else {
                 health = "online"
