@@ -64,15 +64,14 @@ struct NodeCommand: AsyncParsableCommand {
         if let threads { configuration.threads = threads }
         if let maxclients { configuration.maxClients = maxclients }
         if let protoMaxBulkLen { configuration.protocolLimits.maxBulkLength = protoMaxBulkLen }
-        var logger = Logger(label: "keyway.node")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let logger = makeLogger(label: "keyway.node", level: logLevel)
         let server = try await NodeServer.start(configuration: configuration, logger: logger)
         let mode = configuration.clusterEnabled ? " (cluster mode)" : ""
         say("keyway node listening on \(configuration.bind):\(server.port)\(mode)")
         let adminServer: AdminServer?
         do {
             adminServer = try await admin.start(
-                defaultPort: nil, source: NodeAdminSource(node: server), metrics: KeywayMetrics(),
+                defaultPort: nil, source: NodeAdminSource(node: server, logLevel: processLogLevel), metrics: KeywayMetrics(),
                 group: server.eventLoopGroup, logger: logger)
         } catch {
             await server.shutdown()

@@ -34,7 +34,7 @@ struct NodeAdminTests {
         configuration.directory = directory.path
         let node = try await NodeServer.start(configuration: configuration)
         let admin = try await AdminServer.start(
-            host: "127.0.0.1", port: 0, token: Self.token, source: NodeAdminSource(node: node),
+            host: "127.0.0.1", port: 0, token: Self.token, source: NodeAdminSource(node: node, logLevel: LogLevelControl()),
             metrics: KeywayMetrics(), group: node.eventLoopGroup)
         let port = try #require(admin.port)
         let client = try await RESPTestClient.connect(port: node.port)
@@ -179,10 +179,12 @@ struct NodeAdminTests {
             #expect(metrics["keyway_expired_keys_total"] == 0)
             #expect(metrics["keyway_evicted_keys_total"] == 0)
             #expect(try #require(metrics["keyway_connected_clients"]) >= 1)
+            #expect(try #require(metrics["keyway_client_connections_total"]) >= 1)
+            #expect(metrics[#"keyway_rejected_clients_total{limit="maxclients"}"#] == 0)
             #expect(try #require(metrics["keyway_memory_used_bytes"]) > 0)
             #expect(metrics["keyway_cluster_state"] == 1)
             #expect(metrics["keyway_cluster_slots_served"] == 16384)
-            #expect(metrics["keyway_cluster_slots_assigned"] == 16384)
+            #expect(metrics["keyway_cluster_slots_covered"] == 16384)
             #expect(metrics["keyway_cluster_known_nodes"] == 1)
             #expect(metrics["process_resident_memory_bytes"] != nil)
         }
@@ -249,7 +251,15 @@ struct NodeAdminTests {
         #expect(outOfRange.body.contains("argument must be between 1 and"))
         #expect(try await client.command(["CONFIG", "GET", "timeout"]) == .array(["timeout", "0"]))
 
+        // loglevel is the process's logger level (swift-log names, or Redis's).
+        #expect(try await put(running, "loglevel", "notice").body.contains(#""value":"notice""#))
+        #expect(try await put(running, "loglevel", "verbose").body.contains(#""value":"info""#))
+        let loud = try await put(running, "loglevel", "loud")
+        #expect(loud.status == 400)
+        #expect(loud.body.contains("loglevel must be"))
+
         let config = try decode([String: String].self, try await curl(["--http1.1"], running.base + "/v1/config").body)
+        #expect(config["loglevel"] == "info")
         #expect(config["slowlog-log-slower-than"] == "0")
         #expect(config["slowlog-max-len"] == "2")
         #expect(config["cluster-node-timeout"] == nil)
@@ -319,7 +329,7 @@ struct NodeAdminTests {
         let metrics = Self.samples(try await curl(["--http1.1"], base + "/metrics").body)
         #expect(metrics["keyway_cluster_known_nodes"] == 2)
         #expect(metrics["keyway_cluster_slots_served"] == 8192)
-        #expect(metrics["keyway_cluster_slots_assigned"] == 16384)
+        #expect(metrics["keyway_cluster_slots_covered"] == 16384)
         #expect(metrics["keyway_cluster_state"] == 1)
         // Once the second node is gone, the first no longer reports it online.
         b.close()

@@ -9,6 +9,7 @@ import KeywayNode
 /// "This instance has cluster support disabled"); a cluster node reports every slot range it knows.
 public struct NodeAdminSource: AdminSource {
     let node: NodeServer
+    let logLevel: LogLevelControl?
 
     /// The settings `GET /v1/config` shows and `PUT /v1/config/{name}` changes: the run-time settings the node
     /// acts on. Values go through the node's CONFIG SET, so validation and error texts are Redis's.
@@ -19,11 +20,15 @@ public struct NodeAdminSource: AdminSource {
     /// Settings only a cluster node has.
     public static let clusterSettings = ["cluster-node-timeout"]
 
-    public init(node: NodeServer) {
+    /// - Parameter logLevel: the process's log level control, which makes `loglevel` a run-time setting.
+    public init(node: NodeServer, logLevel: LogLevelControl? = nil) {
         self.node = node
+        self.logLevel = logLevel
     }
 
-    var settingNames: [String] { Self.settings + (node.isClusterEnabled ? Self.clusterSettings : []) }
+    var settingNames: [String] {
+        Self.settings + (node.isClusterEnabled ? Self.clusterSettings : []) + (logLevel == nil ? [] : ["loglevel"])
+    }
 
     public func readiness() async -> Readiness {
         guard let cluster = node.clusterSnapshot() else { return Readiness(ready: true, reason: "ok") }
@@ -81,7 +86,9 @@ public struct NodeAdminSource: AdminSource {
     }
 
     public func config() async throws -> [String: String] {
-        node.configValues(settingNames)
+        var values = node.configValues(settingNames)
+        if let logLevel { values["loglevel"] = logLevel.level.rawValue }
+        return values
     }
 
     public func setConfig(name: String, value: String) async throws {
@@ -89,6 +96,14 @@ public struct NodeAdminSource: AdminSource {
         guard settingNames.contains(name) else {
             throw AdminError.notFound(
                 "unknown setting '\(name)' (settable: \(settingNames.joined(separator: ", ")))")
+        }
+        if name == "loglevel", let logLevel {
+            // The process's logger, not the node's CONFIG parameter (which Redis clients may set but has no effect).
+            guard let level = LogLevelControl.level(named: value) else {
+                throw AdminError.badRequest("loglevel must be trace, debug, info, notice, warning, error or critical")
+            }
+            logLevel.level = level
+            return
         }
         do {
             try node.configSet(name: name, value: value)
@@ -149,13 +164,13 @@ public struct NodeAdminSource: AdminSource {
 
         writer.family("keyway_connected_clients", type: "gauge", help: "Client connections open now.")
         writer.sample("keyway_connected_clients", UInt64(stats.connectedClients))
+        writer.family("keyway_client_connections_total", type: "counter", help: "Client connections accepted.")
+        writer.sample("keyway_client_connections_total", UInt64(stats.totalConnections))
         writer.family(
-            "keyway_node_connections_received_total", type: "counter", help: "Client connections accepted.")
-        writer.sample("keyway_node_connections_received_total", UInt64(stats.totalConnections))
-        writer.family(
-            "keyway_node_connections_rejected_total", type: "counter",
-            help: "Client connections refused because maxclients was reached.")
-        writer.sample("keyway_node_connections_rejected_total", UInt64(stats.rejectedConnections))
+            "keyway_rejected_clients_total", type: "counter",
+            help: "Client connections refused, by the limit that refused them.")
+        writer.sample(
+            "keyway_rejected_clients_total", labels: [("limit", "maxclients")], UInt64(stats.rejectedConnections))
         writer.family(
             "keyway_memory_used_bytes", type: "gauge", help: "Memory the node uses (INFO memory used_memory).")
         writer.sample("keyway_memory_used_bytes", UInt64(max(0, stats.usedMemoryBytes)))
@@ -167,8 +182,9 @@ public struct NodeAdminSource: AdminSource {
         writer.family("keyway_cluster_slots_served", type: "gauge", help: "Hash slots this node serves.")
         writer.sample("keyway_cluster_slots_served", UInt64(cluster.slotsServed))
         writer.family(
-            "keyway_cluster_slots_assigned", type: "gauge", help: "Hash slots with an owner, cluster-wide.")
-        writer.sample("keyway_cluster_slots_assigned", UInt64(cluster.slotsAssigned))
+            "keyway_cluster_slots_covered", type: "gauge",
+            help: "Hash slots with a primary, cluster-wide (CLUSTER INFO cluster_slots_assigned).")
+        writer.sample("keyway_cluster_slots_covered", UInt64(cluster.slotsAssigned))
         writer.family(
             "keyway_cluster_slots_failing", type: "gauge",
             help: "Hash slots whose owner is flagged failed or possibly failed.")
