@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeywayAdmin
 import KeywayNode
 import Logging
 
@@ -43,6 +44,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(help: .hidden)
     var exitWithParent = false
 
+    @OptionGroup(title: "Admin endpoint")
+    var admin: AdminOptions
+
     func run() async throws {
         var configuration = NodeConfiguration()
         if let config {
@@ -60,19 +64,38 @@ struct NodeCommand: AsyncParsableCommand {
         if let threads { configuration.threads = threads }
         if let maxclients { configuration.maxClients = maxclients }
         if let protoMaxBulkLen { configuration.protocolLimits.maxBulkLength = protoMaxBulkLen }
-        var logger = Logger(label: "keyway.node")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let logger = makeLogger(label: "keyway.node", level: logLevel)
         let server = try await NodeServer.start(configuration: configuration, logger: logger)
         let mode = configuration.clusterEnabled ? " (cluster mode)" : ""
-        print("keyway node listening on \(configuration.bind):\(server.port)\(mode)")
+        say("keyway node listening on \(configuration.bind):\(server.port)\(mode)")
+        let adminServer: AdminServer?
+        do {
+            adminServer = try await admin.start(
+                defaultPort: nil, source: NodeAdminSource(node: server, logLevel: processLogLevel), metrics: KeywayMetrics(),
+                group: server.eventLoopGroup, logger: logger)
+        } catch {
+            await server.shutdown()
+            throw error
+        }
+        if let adminServer, let adminPort = adminServer.port {
+            say("admin endpoint on http://\(Self.urlHost(admin.adminBind)):\(adminPort)")
+        }
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { server.stopAccepting() }
         // Started by `keyway up`: stop when it is gone, even if it was killed without a chance to stop us.
         let parentWatch = exitWithParent ? ParentWatcher { server.stopAccepting() } : nil
         defer { parentWatch?.cancel() }
         try await server.waitUntilClosed()
         signals.cancel()
+        try? await adminServer?.close()
         await server.shutdown()
         logger.info("keyway node stopped")
+    }
+}
+
+extension NodeCommand {
+    /// `host` as it goes in a URL: IPv6 addresses in brackets.
+    static func urlHost(_ host: String) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
     }
 }
 

@@ -842,30 +842,8 @@ func registerConfigCommands(_ handlers: inout CommandHandlers) {
     }
     handlers.register("config|set") { (inv: inout Invocation) throws(RedisError) in
         guard inv.args.count % 2 == 0 else { throw .syntax }
-        var typed: Set<String> = []
-        var pairs: [(parameter: ConfigParameter, value: String)] = []
-        for index in stride(from: 2, to: inv.args.count, by: 2) {
-            let name = inv.string(index)
-            guard let parameter = ConfigTable.lookup(name) else {
-                throw RedisError("ERR Unknown option or number of arguments for CONFIG SET - '\(name)'")
-            }
-            switch parameter.mutability {
-            case .immutable: throw configSetFailed(parameter.name, "can't set immutable config")
-            case .protected: throw configSetFailed(parameter.name, "can't set protected config")
-            case .mutable: break
-            }
-            guard typed.insert(name.lowercased()).inserted else { throw configSetFailed(name, "duplicate parameter") }
-            pairs.append((parameter, inv.string(index + 1)))
-        }
-        var updated = inv.node.configuration
-        for (parameter, value) in pairs {
-            do throws(ConfigError) {
-                try updated.apply(directive: parameter.name, value: value, fromFile: false)
-            } catch {
-                throw configSetFailed(parameter.name, error.reason)
-            }
-        }
-        inv.node.updateConfiguration(updated)
+        let pairs = stride(from: 2, to: inv.args.count, by: 2).map { (inv.string($0), inv.string($0 + 1)) }
+        try inv.node.configSet(pairs)
         inv.reply.ok()
     }
     handlers.register("config|resetstat") { (inv: inout Invocation) throws(RedisError) in
@@ -897,6 +875,36 @@ func registerConfigCommands(_ handlers: inout CommandHandlers) {
             "REWRITE",
             "    Rewrite the configuration file.",
         ])
+    }
+}
+
+extension NodeState {
+    /// CONFIG SET's semantics for `(name, value)` pairs: all are validated before any is applied, with Redis's
+    /// error texts. Shared by the command and the admin endpoint. Called under the lock.
+    func configSet(_ pairs: [(name: String, value: String)]) throws(RedisError) {
+        var typed: Set<String> = []
+        var parameters: [(parameter: ConfigParameter, value: String)] = []
+        for (name, value) in pairs {
+            guard let parameter = ConfigTable.lookup(name) else {
+                throw RedisError("ERR Unknown option or number of arguments for CONFIG SET - '\(name)'")
+            }
+            switch parameter.mutability {
+            case .immutable: throw configSetFailed(parameter.name, "can't set immutable config")
+            case .protected: throw configSetFailed(parameter.name, "can't set protected config")
+            case .mutable: break
+            }
+            guard typed.insert(name.lowercased()).inserted else { throw configSetFailed(name, "duplicate parameter") }
+            parameters.append((parameter, value))
+        }
+        var updated = configuration
+        for (parameter, value) in parameters {
+            do throws(ConfigError) {
+                try updated.apply(directive: parameter.name, value: value, fromFile: false)
+            } catch {
+                throw configSetFailed(parameter.name, error.reason)
+            }
+        }
+        updateConfiguration(updated)
     }
 }
 

@@ -13,6 +13,9 @@ public final class NodeServer: Sendable {
     /// The port the node listens on (useful with port 0).
     public var port: Int { channel.localAddress?.port ?? 0 }
 
+    /// The node's event loops, shared with the admin endpoint so a node adds no threads of its own for it.
+    package var eventLoopGroup: any EventLoopGroup { group }
+
     private init(state: NodeState, group: MultiThreadedEventLoopGroup, channel: any Channel, expiryTask: RepeatedTask) {
         self.state = state
         self.group = group
