@@ -14,6 +14,8 @@ RUNS=${2:-3}
 TESTS=${TESTS:-set,get,incr,lpush,mset}
 IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
 COMPARE=${COMPARE:-direct}
+# Extra flags for the measured proxy, e.g. PROXY_FLAGS="--threads 1".
+read -r -a PROXY_FLAGS <<<"${PROXY_FLAGS:-}"
 if [ "$COMPARE" = metrics ]; then PIPELINES=${PIPELINES:-16}; else PIPELINES=${PIPELINES:-1 16}; fi
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark not found (apt-get install redis-tools)"; exit 1; }
 command -v redis-server >/dev/null || { echo "redis-server not found (apt-get install redis-server)"; exit 1; }
@@ -72,7 +74,7 @@ start_proxy() { # port logfile extra-flags...
   [ "$(redis-cli -p "$port" set x y 2>/dev/null)" = OK ] || { echo "proxy not ready"; cat "$log"; exit 1; }
 }
 PROXY_PORT=$(free_port)
-start_proxy "$PROXY_PORT" "$WORK/proxy.log"
+start_proxy "$PROXY_PORT" "$WORK/proxy.log" ${PROXY_FLAGS[@]+"${PROXY_FLAGS[@]}"}
 PROXY_PID=${PIDS[-1]}
 echo "primaries 127.0.0.1:${NODE_PORTS[*]}, proxy 127.0.0.1:$PROXY_PORT (pid $PROXY_PID), $REQUESTS requests, $RUNS runs"
 if [ "$COMPARE" = metrics ]; then

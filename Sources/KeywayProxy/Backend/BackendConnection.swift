@@ -68,6 +68,12 @@ final class BackendConnection: ChannelInboundHandler {
     private(set) var state: State = .connecting
     private var inFlight = Deque<InFlight>()
     private var pendingWrites: [ByteBuffer] = []
+    /// Requests sent in this loop iteration, copied into one buffer that is written at the flush: one pipeline
+    /// write per iteration instead of one per request. Requests past `coalescingLimit` bytes are written as they
+    /// are (after what is buffered), so large values are not copied.
+    private var outbound: ByteBuffer?
+    private var outboundCapacity = 1024
+    static let coalescingLimit = 8 * 1024
     private var needsFlush = false
     /// Bytes of a reply not complete yet.
     private var inbound: ByteBuffer?
@@ -148,7 +154,13 @@ final class BackendConnection: ChannelInboundHandler {
         switch state {
         case .connected(let channel):
             inFlight.append(entry)
-            channel.write(request, promise: nil)
+            if request.readableBytes <= Self.coalescingLimit {
+                if outbound == nil { outbound = channel.allocator.buffer(capacity: outboundCapacity) }
+                outbound?.writeImmutableBuffer(request)
+            } else {
+                writeOutbound(to: channel)
+                channel.write(request, promise: nil)
+            }
             if !needsFlush {
                 needsFlush = true
                 flusher?.backendNeedsFlush(self)
@@ -170,7 +182,19 @@ final class BackendConnection: ChannelInboundHandler {
 
     func flush() {
         needsFlush = false
-        if case .connected(let channel) = state { channel.flush() }
+        if case .connected(let channel) = state {
+            writeOutbound(to: channel)
+            channel.flush()
+        }
+    }
+
+    /// Hands the requests buffered so far to the channel.
+    private func writeOutbound(to channel: any Channel) {
+        guard let buffer = outbound else { return }
+        outbound = nil
+        // The next iteration's buffer starts at the size this one needed (within bounds), so it rarely grows.
+        outboundCapacity = min(max(buffer.readableBytes, 1024), 64 * 1024)
+        channel.write(buffer, promise: nil)
     }
 
     // MARK: ChannelInboundHandler
@@ -254,6 +278,7 @@ final class BackendConnection: ChannelInboundHandler {
         timeoutTask?.cancel()
         timeoutTask = nil
         pendingWrites = []
+        outbound = nil
         if case .connected(let channel) = previous { channel.close(promise: nil) }
         let failed = inFlight
         inFlight = []

@@ -36,6 +36,11 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     private var timings = Deque<CommandTiming>()
     private let measures: Bool
     private var needsFlush = false
+    /// Replies written in this loop iteration, copied into one buffer that goes to the channel at the flush (one
+    /// pipeline write per iteration instead of one per reply). Replies past `BackendConnection.coalescingLimit`
+    /// bytes are written as they are, after what is buffered, so large values are not copied.
+    private var output: ByteBuffer?
+    private var outputCapacity = 1024
     private var readPending = false
     private var closeWhenDrained = false
     private var isActive = false
@@ -113,6 +118,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         for connection in owned { connection.close(reason: "client gone") }
         parked.removeAll()
         timings.removeAll()
+        output = nil
         self.context = nil
     }
 
@@ -262,6 +268,7 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
         }
         if closeWhenDrained && parked.isEmpty {
             let channel = context?.channel
+            if let context { writeOutput(context) }
             context?.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
             channel?.close(promise: nil)
             return
@@ -316,7 +323,13 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     private func write(_ bytes: ByteBuffer) {
         guard bytes.readableBytes > 0, let context else { return }
         router.stats.bytesOut &+= UInt64(bytes.readableBytes)
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        if bytes.readableBytes <= BackendConnection.coalescingLimit {
+            if output == nil { output = context.channel.allocator.buffer(capacity: outputCapacity) }
+            output?.writeImmutableBuffer(bytes)
+        } else {
+            writeOutput(context)
+            context.write(wrapOutboundOut(bytes), promise: nil)
+        }
         if !needsFlush {
             needsFlush = true
             router.clientNeedsFlush(self)
@@ -325,7 +338,17 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
 
     func flush() {
         needsFlush = false
-        context?.flush()
+        guard let context else { return }
+        writeOutput(context)
+        context.flush()
+    }
+
+    /// Hands the replies buffered so far to the channel.
+    private func writeOutput(_ context: ChannelHandlerContext) {
+        guard let buffer = output else { return }
+        output = nil
+        outputCapacity = min(max(buffer.readableBytes, 1024), 64 * 1024)
+        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     /// Closes the connection once every reply owed has been written (QUIT).
