@@ -1,8 +1,8 @@
 import Benchmark
 
-/// Hot-path micro benchmarks, one suite per concern: RESP decode/encode, hash slots and command routing (the proxy's
-/// per-request decision). Names carry no spaces, since the threshold files
-/// (`Benchmarks/Thresholds/KeywayMicro.<name>.p90.json`) are named after them.
+/// Hot-path micro benchmarks, one suite per concern: RESP decode/encode, hash slots, command routing (the proxy's
+/// per-request decision) and keyspace operations (the node's command path). Names carry no spaces, since the
+/// threshold files (`Benchmarks/Thresholds/KeywayMicro.<name>.p90.json`) are named after them.
 ///
 /// Run with `KEYWAY_BENCHMARKS=1 swift package --scratch-path .build-bench benchmark --target KeywayMicro`;
 /// Benchmarks/README.md says how to check and update the thresholds.
@@ -10,6 +10,7 @@ let benchmarks: @Sendable () -> Void = {
     respBenchmarks()
     hashSlotBenchmarks()
     routingBenchmarks()
+    keyspaceBenchmarks()
 }
 
 /// What every suite measures and which deviations `benchmark thresholds check` accepts.
