@@ -27,8 +27,11 @@ enum MicroConfiguration {
 
     /// The tolerances of the checked metrics (`Benchmarks/micro-thresholds.sh` records only these), at p90, the
     /// percentile `thresholds update` records; a metric without one would be checked strictly. A deviation beyond
-    /// the tolerance either way fails the check: exit code 2 for a regression, 4 for an improvement only (then record
-    /// the new figures). Mallocs are the same from run to run; the slack absorbs an odd allocation of the harness.
+    /// the tolerance fails the check; for mallocs an improvement does too, until the new figures are recorded.
+    ///
+    /// Mallocs are the same from run to run; the slack absorbs an odd allocation of the harness. The fastest run
+    /// still varies by up to ±65% on the shared two-core VM while another engineer builds (caches and cores are
+    /// shared), so its tolerance only catches gross regressions (2.5x); tighten it on a quiet, dedicated machine.
     static var thresholds: [BenchmarkMetric: BenchmarkThresholds] {
         [
             .mallocCountTotal: BenchmarkThresholds(absolute: [.p90: 2]),
