@@ -179,9 +179,10 @@ if ProcessInfo.processInfo.environment["KEYWAY_BENCHMARKS"] != nil {
         .executableTarget(
             name: "KeywayMicro",
             dependencies: [
-                "RESP", "ClusterModel",
+                "RESP", "ClusterModel", "KeywayNode",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Benchmarks/KeywayMicro",
             swiftSettings: swiftSettings,

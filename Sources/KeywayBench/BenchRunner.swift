@@ -93,8 +93,8 @@ public struct BenchRunner: Sendable {
             do {
                 let connection = try await ControlConnection.connect(to: seed, configuration: configuration, group: group)
                 defer { connection.close() }
-                let reply = try await connection.command(["CLUSTER", "SLOTS"], timeout: configuration.replyTimeout)
-                if let message = reply.errorMessage { throw BenchError.server(seed.description, message) }
+                let reply = try await connection.reply(to: ["CLUSTER", "SLOTS"], timeout: configuration.replyTimeout)
+                if let message = RESPValue(reply).errorMessage { throw BenchError.server(seed.description, message) }
                 var topology = ClusterTopology()
                 guard topology.apply(slotsReply: reply, fallbackHost: seed.host) else {
                     throw BenchError.cluster("\(seed): CLUSTER SLOTS returned an unexpected reply")

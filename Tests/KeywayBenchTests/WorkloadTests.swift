@@ -232,16 +232,31 @@ struct TemplateTests {
         #expect(Redirect(message: "ERR MOVED") == nil)
         #expect(Redirect(message: "MOVED 99999 h:1") == nil)
         var topology = ClusterTopology()
-        let reply: RESPValue = .array([
-            .array([.integer(0), .integer(8191), .array([.bulk("127.0.0.1"), .integer(7000), .bulk("id1")])]),
-            .array([.integer(8192), .integer(16383), .array([.bulk(""), .integer(7001), .bulk("id2")])]),
-        ])
+        // [[0, 8191, ["127.0.0.1", 7000, "id1"]], [8192, 16383, ["", 7001, "id2"]]]
+        let reply = try #require(
+            RESPToken(
+                validating: ByteBuffer(
+                    string: "*2\r\n*3\r\n:0\r\n:8191\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$3\r\nid1\r\n"
+                        + "*3\r\n:8192\r\n:16383\r\n*3\r\n$0\r\n\r\n:7001\r\n$3\r\nid2\r\n")))
         let applied = topology.apply(slotsReply: reply, fallbackHost: "10.1.1.1")
         #expect(applied)
-        #expect(topology.nodes == [.init(host: "127.0.0.1", port: 7000), .init(host: "10.1.1.1", port: 7001)])
-        #expect(topology.slots[0] == 0 && topology.slots[8191] == 0 && topology.slots[8192] == 1 && topology.slots[16383] == 1)
+        // Nodes are numbered in primary-endpoint order: "10.1.1.1" sorts before "127.0.0.1".
+        #expect(topology.nodes == [.init(host: "10.1.1.1", port: 7001), .init(host: "127.0.0.1", port: 7000)])
+        #expect(topology.slots[0] == 1 && topology.slots[8191] == 1 && topology.slots[8192] == 0 && topology.slots[16383] == 0)
         #expect(topology.owners == [0, 1])
-        let refused = topology.apply(slotsReply: .simpleError("ERR"), fallbackHost: "")
+        // A MOVED-learned node keeps its index across a refresh that moves a range to it.
+        let learned = topology.index(of: .init(host: "127.0.0.1", port: 7002))
+        let refresh = try #require(
+            RESPToken(validating: ByteBuffer(string: "*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:7002\r\n")))
+        let refreshed = topology.apply(slotsReply: refresh, fallbackHost: "10.1.1.1")
+        #expect(refreshed)
+        #expect(learned == 2 && topology.slots[0] == 2 && topology.slots[16383] == 2 && topology.owners == [2])
+        let refused = topology.apply(
+            slotsReply: try #require(RESPToken(validating: ByteBuffer(string: "-ERR\r\n"))), fallbackHost: "")
         #expect(!refused)
+        let badPort = try #require(
+            RESPToken(validating: ByteBuffer(string: "*1\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\nh\r\n:0\r\n")))
+        let refusedPort = topology.apply(slotsReply: badPort, fallbackHost: "")
+        #expect(!refusedPort)
     }
 }

@@ -1,3 +1,4 @@
+import ClusterModel
 import RESP
 
 /// Which node owns each hash slot, from `CLUSTER SLOTS`; node indexes stay stable as nodes are added.
@@ -21,21 +22,22 @@ struct ClusterTopology: Sendable {
         return seen.sorted().map(Int.init)
     }
 
-    /// Applies a `CLUSTER SLOTS` reply: `[[start, end, [host, port, id...], replicas...]...]`. Returns false
-    /// when the reply is not one. An empty host means "the node you asked", `fallbackHost`.
+    /// Applies a `CLUSTER SLOTS` reply, read by ClusterModel's parser (the proxy's). Returns false when the reply
+    /// is not one. An unknown host (empty or `?`) means "the node you asked", `fallbackHost`. Nodes learned here get
+    /// indexes in primary-endpoint order (the parser's), and keep them on later refreshes.
     @discardableResult
-    mutating func apply(slotsReply: RESPValue, fallbackHost: String) -> Bool {
-        guard let ranges = slotsReply.elements else { return false }
+    mutating func apply(slotsReply: RESPToken, fallbackHost: String) -> Bool {
+        guard let parsed = try? ClusterModel.ClusterTopology.parse(slots: slotsReply, seedHost: fallbackHost) else {
+            return false
+        }
         var updated = slots
-        for range in ranges {
-            guard let fields = range.elements, fields.count >= 3, case .integer(let start) = fields[0],
-                case .integer(let end) = fields[1], let primary = fields[2].elements, primary.count >= 2,
-                case .integer(let port) = primary[1], start >= 0, end < 16384, start <= end, port > 0, port < 65536
-            else { return false }
-            var host = primary[0].string ?? ""
-            if host.isEmpty || host == "?" { host = fallbackHost }
-            let node = UInt16(index(of: .init(host: host, port: Int(port))))
-            for slot in Int(start)...Int(end) { updated[slot] = node }
+        for shard in parsed.shards {
+            let primary = shard.primary.endpoint
+            guard (1...65535).contains(primary.port) else { return false }
+            let node = UInt16(index(of: .init(host: primary.host, port: primary.port)))
+            for range in shard.slots {
+                for slot in range { updated[slot] = node }
+            }
         }
         slots = updated
         return true

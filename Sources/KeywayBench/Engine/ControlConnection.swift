@@ -54,6 +54,11 @@ final class ControlConnection: Sendable {
 
     /// Sends one command and waits for its reply, at most `timeout` seconds.
     func command(_ arguments: [String], timeout: Double) async throws -> RESPValue {
+        RESPValue(try await reply(to: arguments, timeout: timeout))
+    }
+
+    /// Sends one command and waits for its reply as a token, at most `timeout` seconds.
+    func reply(to arguments: [String], timeout: Double) async throws -> RESPToken {
         var buffer = channel.allocator.buffer(capacity: 64)
         buffer.writeRESPCommand(arguments)
         let promise = channel.eventLoop.makePromise(of: RESPToken.self)
@@ -65,7 +70,7 @@ final class ControlConnection: Sendable {
         do {
             let token = try await promise.futureResult.get()
             timer.cancel()
-            return RESPValue(token)
+            return token
         } catch let error as BenchError {
             throw error
         } catch {

@@ -368,7 +368,7 @@ final class LoopRunner {
             return
         case .refresh:
             if !isError, var topology {
-                topology.apply(slotsReply: RESPValue(token), fallbackHost: connection.endpoint.host)
+                topology.apply(slotsReply: token, fallbackHost: connection.endpoint.host)
                 self.topology = topology
             }
             return
