@@ -29,6 +29,17 @@ extension CommandSpec {
     /// where Redis finds none, including malformed calls (a bad `numkeys`): Redis Cluster then sends the call
     /// to any node, which replies with the command's own error. Does not check the arity; no allocation.
     public func keyPositions(in argv: [ByteBuffer]) -> KeyPositions {
+        if let run = singleRangeKeys {
+            // The general walk below, specialised to one `index` + `range` spec with no limit.
+            let argc = argv.count
+            let last = run.lastKey >= 0 ? run.first + run.lastKey : argc + run.lastKey
+            var positions = KeyPositions()
+            if last < argc && last >= run.first && run.first < argc && run.first >= 0 && run.step > 0 {
+                positions.appendRun(first: run.first, last: last, step: run.step)
+                return positions
+            }
+            return keyProcedure.keyPositions(argv)
+        }
         if hasKeySpecKeys && !hasVariableFlagSpecs, let positions = keyPositionsUsingKeySpecs(argv, includeNotKeys: false) {
             return positions
         }

@@ -30,6 +30,11 @@ public final class CommandSpec: Sendable {
     /// True when some key spec has `variable_flags` (Redis then prefers the key procedure).
     let hasVariableFlagSpecs: Bool
     let subcommandIndex: CommandNameIndex
+    /// When the command's keys are one run at a fixed index (GET, SET, MSET, DEL...): (first index, last key, step)
+    /// of its only key spec, so the hot path finds keys without walking the specs. `lastKey` is as in the spec.
+    let singleRangeKeys: (first: Int, lastKey: Int, step: Int)?
+    /// SPUBLISH, SSUBSCRIBE and SUNSUBSCRIBE, which Redis Cluster routes by their shard channels' slot.
+    public let routesByShardChannel: Bool
 
     public init(
         name: String,
@@ -63,6 +68,15 @@ public final class CommandSpec: Sendable {
         self.hasVariableFlagSpecs = keySpecs.contains { $0.flags.contains(.variableFlags) }
         self.routing = CommandOverlay.routing(for: name, hasKeys: specKeys || procedure != .none)
         self.subcommandIndex = CommandNameIndex(names: sortedSubcommands.map { $0.subcommandName })
+        self.routesByShardChannel = name == "spublish" || name == "ssubscribe" || name == "sunsubscribe"
+        if keySpecs.count == 1, let only = keySpecs.first, !only.flags.contains(.notKey),
+            !only.flags.contains(.incomplete), !only.flags.contains(.variableFlags),
+            case .index(let first) = only.beginSearch, case .range(let lastKey, let step, 0) = only.findKeys
+        {
+            self.singleRangeKeys = (first, lastKey, step)
+        } else {
+            self.singleRangeKeys = nil
+        }
     }
 
     /// The container's name for a subcommand (`cluster` for `cluster|setslot`); the name itself otherwise.

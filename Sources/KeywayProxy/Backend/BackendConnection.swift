@@ -150,7 +150,7 @@ final class BackendConnection: ChannelInboundHandler {
     var inFlightCount: Int { inFlight.count }
 
     /// Queues `request` and writes it (flushed at the end of the loop's current batch).
-    func send(_ request: ByteBuffer, _ entry: InFlight) {
+    func send(_ request: ByteBuffer, _ entry: consuming InFlight) {
         switch state {
         case .connected(let channel):
             inFlight.append(entry)

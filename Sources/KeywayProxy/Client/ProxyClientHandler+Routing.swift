@@ -83,8 +83,7 @@ extension ProxyClientHandler {
     /// The slot every key of `argv` hashes to; nil with no keys; throws CROSSSLOT when they disagree.
     func slot(of spec: CommandSpec, argv: [ByteBuffer]) -> SlotResult {
         let positions =
-            spec.name == "spublish" || spec.name == "ssubscribe" || spec.name == "sunsubscribe"
-            ? spec.keyAndChannelPositions(in: argv) : spec.keyPositions(in: argv)
+            spec.routesByShardChannel ? spec.keyAndChannelPositions(in: argv) : spec.keyPositions(in: argv)
         var slot = -1
         for position in positions where position < argv.count {
             let keySlot = Int(HashSlot(key: argv[position]).rawValue)
@@ -162,41 +161,64 @@ extension ProxyClientHandler {
             router.send(frame, slot: firstSlot, readonly: spec.flags.contains(.readonly), resp3: resp3, sink: self, tag: seq)
             return
         }
-        // One sub-command per slot, keys in the client's order within it.
-        var partOfSlot: [Int: Int] = [:]
-        var partKeys: [[Int]] = []
+        // One sub-command per slot, keys in the client's order within it. Parts are numbered by their first key.
         var partSlots: [Int] = []
-        var keyPlacement: [(part: Int, index: Int)] = []
-        keyPlacement.reserveCapacity(positions.count)
-        for (i, position) in positions.enumerated() {
-            let keySlot = slots[i]
-            let part: Int
-            if let existing = partOfSlot[keySlot] {
-                part = existing
+        var partOfKey = slots
+        var partCounts: [Int] = []
+        var partOfSlot: [Int: Int] = [:]
+        for (i, keySlot) in slots.enumerated() {
+            var part = -1
+            if partSlots.count <= 16 {
+                // Few parts (MSET/MGET of a handful of keys): a scan beats hashing.
+                for (index, candidate) in partSlots.enumerated() where candidate == keySlot {
+                    part = index
+                    break
+                }
             } else {
-                part = partKeys.count
-                partOfSlot[keySlot] = part
-                partKeys.append([])
-                partSlots.append(keySlot)
+                if partOfSlot.isEmpty {
+                    for (index, candidate) in partSlots.enumerated() { partOfSlot[candidate] = index }
+                }
+                part = partOfSlot[keySlot] ?? -1
             }
-            keyPlacement.append((part, partKeys[part].count))
-            partKeys[part].append(position)
+            if part < 0 {
+                part = partSlots.count
+                partSlots.append(keySlot)
+                partCounts.append(0)
+                if !partOfSlot.isEmpty { partOfSlot[keySlot] = part }
+            }
+            partOfKey[i] = part
+            partCounts[part] += 1
+        }
+        // Keys grouped by part (a counting sort), and for MGET where each key's value lands in its part's reply.
+        var starts = [Int](repeating: 0, count: partCounts.count + 1)
+        for part in partCounts.indices { starts[part + 1] = starts[part] + partCounts[part] }
+        var order = [Int](repeating: 0, count: positions.count)
+        var filled = starts
+        var keyPlacement: [(part: Int, index: Int)] = []
+        if merge == .concatenateInOrder { keyPlacement.reserveCapacity(positions.count) }
+        for (i, part) in partOfKey.enumerated() {
+            if merge == .concatenateInOrder { keyPlacement.append((part, filled[part] - starts[part])) }
+            order[filled[part]] = i
+            filled[part] += 1
         }
         let merger = SplitMergeSink(
-            client: self, seq: seq, mode: merge, parts: partKeys.count, keyPlacement: keyPlacement)
-        for (part, keyPositions) in partKeys.enumerated() {
-            var buffer = ByteBuffer()
-            buffer.reserveCapacity(64 * keyPositions.count * step)
-            buffer.writeRESPHeader(.array, 1 + keyPositions.count * step)
+            client: self, seq: seq, mode: merge, parts: partSlots.count, keyPlacement: keyPlacement)
+        // Every part in one buffer, sent as slices of it (the backend connection copies them into its output).
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(frame.readableBytes + 16 * partSlots.count)
+        let readonly = spec.flags.contains(.readonly)
+        for part in partSlots.indices {
+            let begin = buffer.writerIndex
+            buffer.writeRESPHeader(.array, 1 + partCounts[part] * step)
             buffer.writeRESPBulkString(argv[0])
-            for position in keyPositions {
+            for key in order[starts[part]..<starts[part + 1]] {
+                let position = positions[key]
                 for offset in 0..<step where position + offset < argv.count {
                     buffer.writeRESPBulkString(argv[position + offset])
                 }
             }
-            router.send(
-                buffer, slot: partSlots[part], readonly: spec.flags.contains(.readonly), resp3: resp3, sink: merger,
-                tag: part)
+            let request = buffer.getSlice(at: begin, length: buffer.writerIndex - begin) ?? ByteBuffer()
+            router.send(request, slot: partSlots[part], readonly: readonly, resp3: resp3, sink: merger, tag: part)
         }
     }
 
