@@ -229,7 +229,7 @@ struct ClusterTests {
 
     @Test("A stopped primary is flagged fail by the others, the cluster goes down, and recovers when it restarts")
     func failureDetection() async throws {
-        var cluster = try await LocalCluster.start(count: 3, nodeTimeout: 500)
+        var cluster = try await LocalCluster.start(count: 3, nodeTimeout: 1000)
         try await cluster.form()
         // foo is in slot 12182, owned by the third node.
         #expect(try await cluster.command(2, ["SET", "foo", "bar"]) == .simpleString("OK"))
@@ -260,22 +260,21 @@ struct ClusterTests {
 
         // The node comes back with its nodes.conf: same id, the flags clear, and the cluster is up again.
         cluster.nodes[2] = try await LocalCluster.startNode(
-            port: victimPort, directory: cluster.directory, nodeTimeout: 500)
+            port: victimPort, directory: cluster.directory, nodeTimeout: 1000)
         #expect(try await cluster.command(2, ["CLUSTER", "MYID"]).string == victimID)
-        let recovered = try await eventually(timeout: 10) {
-            for index in 0..<3 {
-                guard try await cluster.state(index) == "ok" else { return false }
-            }
-            for survivor in 0..<2 {
-                guard try await cluster.flags(survivor, of: victimID) == "master" else { return false }
-            }
-            return true
+        // Checked together, on one pass: with a short node timeout a loaded machine can make a node miss a PONG
+        // and be flagged `fail?` for a moment, as it would with Redis.
+        var seen = ""
+        let recovered = try await eventually(timeout: 12) {
+            let states = [try await cluster.state(0), try await cluster.state(1), try await cluster.state(2)]
+            let flags = [try await cluster.flags(0, of: victimID), try await cluster.flags(1, of: victimID)]
+            let redirected = try await cluster.command(0, ["GET", "foo"])
+            let written = try await cluster.command(2, ["SET", "foo", "again"])
+            seen = "states \(states), flags \(flags), GET on node 0 \(redirected), SET on node 2 \(written)"
+            return states == ["ok", "ok", "ok"] && flags == ["master", "master"]
+                && redirected == .simpleError("MOVED 12182 127.0.0.1:\(victimPort)") && written == .simpleString("OK")
         }
-        #expect(recovered, "the cluster did not recover after the node restarted")
-        #expect(try await cluster.flags(0, of: victimID) == "master")
-        #expect(try await cluster.flags(1, of: victimID) == "master")
-        #expect(try await cluster.command(0, ["GET", "foo"]) == .simpleError("MOVED 12182 127.0.0.1:\(victimPort)"))
-        #expect(try await cluster.command(2, ["SET", "foo", "again"]) == .simpleString("OK"))
+        #expect(recovered, "the cluster did not recover after the node restarted: \(seen)")
         await cluster.stop()
     }
 
