@@ -10,24 +10,26 @@ import Testing
 struct LocalCluster {
     var nodes: [NodeHarness] = []
     var directory: URL
+    /// cluster-node-timeout of every node (ms).
+    var nodeTimeout = 15_000
 
-    static func start(count: Int) async throws -> LocalCluster {
+    static func start(count: Int, nodeTimeout: Int = 15_000) async throws -> LocalCluster {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keyway-cluster-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var cluster = LocalCluster(directory: directory)
+        var cluster = LocalCluster(directory: directory, nodeTimeout: nodeTimeout)
         for _ in 0..<count {
-            cluster.nodes.append(try await Self.startNodeOnFreePorts(directory: directory))
+            cluster.nodes.append(try await Self.startNodeOnFreePorts(directory: directory, nodeTimeout: nodeTimeout))
         }
         return cluster
     }
 
     /// Starts a node on a free port pair (client port and bus port); another test may take a port between the
     /// check and the bind, so a failed bind is retried on new ports.
-    static func startNodeOnFreePorts(directory: URL) async throws -> NodeHarness {
+    static func startNodeOnFreePorts(directory: URL, nodeTimeout: Int = 15_000) async throws -> NodeHarness {
         var lastError: (any Error)?
         for _ in 0..<8 {
             do {
-                return try await Self.startNode(port: Self.clusterPort(), directory: directory)
+                return try await Self.startNode(port: Self.clusterPort(), directory: directory, nodeTimeout: nodeTimeout)
             } catch {
                 lastError = error
             }
@@ -44,10 +46,11 @@ struct LocalCluster {
         return 20000 + Int.random(in: 0..<20000)
     }
 
-    static func startNode(port: Int, directory: URL) async throws -> NodeHarness {
+    static func startNode(port: Int, directory: URL, nodeTimeout: Int = 15_000) async throws -> NodeHarness {
         try await NodeHarness.start(clusterEnabled: true) {
             $0.port = port
             $0.directory = directory.path
+            $0.clusterNodeTimeout = nodeTimeout
         }
     }
 
@@ -91,6 +94,30 @@ struct LocalCluster {
     func stop() async {
         for node in nodes { await node.stop() }
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// One command on a fresh connection to node `index`.
+    func command(_ index: Int, _ arguments: [String]) async throws -> RESPValue {
+        let client = try await nodes[index].client()
+        defer { client.close() }
+        return try await client.command(arguments)
+    }
+
+    /// The flags node `index` shows for node `id` in CLUSTER NODES (`master,fail`...), nil when not listed.
+    func flags(_ index: Int, of id: String) async throws -> String? {
+        let text = try await command(index, ["CLUSTER", "NODES"]).string ?? ""
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 2 && fields[0] == id { return String(fields[2]) }
+        }
+        return nil
+    }
+
+    /// `cluster_state` in node `index`'s CLUSTER INFO.
+    func state(_ index: Int) async throws -> String? {
+        let text = try await command(index, ["CLUSTER", "INFO"]).string ?? ""
+        let line = text.split(separator: "\r\n").first { $0.hasPrefix("cluster_state:") }
+        return line.map { String($0.dropFirst("cluster_state:".count)) }
     }
 }
 
@@ -197,6 +224,57 @@ struct ClusterTests {
         #expect(try await source.command(["GET", "foo"]) == .simpleError("MOVED 12182 127.0.0.1:\(targetPort)"))
         source.close()
         target.close()
+        await cluster.stop()
+    }
+
+    @Test("A stopped primary is flagged fail by the others, the cluster goes down, and recovers when it restarts")
+    func failureDetection() async throws {
+        var cluster = try await LocalCluster.start(count: 3, nodeTimeout: 1000)
+        try await cluster.form()
+        // foo is in slot 12182, owned by the third node.
+        #expect(try await cluster.command(2, ["SET", "foo", "bar"]) == .simpleString("OK"))
+        let victimID = try #require(try await cluster.command(2, ["CLUSTER", "MYID"]).string)
+        let victimPort = cluster.nodes[2].port
+        #expect(try await cluster.flags(0, of: victimID) == "master")
+        await cluster.nodes[2].stop()
+
+        // Both survivors flag it FAIL (PFAIL, then a quorum of 2 out of 3 primaries) and the cluster goes down.
+        let failed = try await eventually(timeout: 10) {
+            for survivor in 0..<2 {
+                guard try await cluster.flags(survivor, of: victimID) == "master,fail",
+                    try await cluster.state(survivor) == "fail"
+                else { return false }
+            }
+            return true
+        }
+        #expect(failed, "the survivors did not flag the stopped node fail")
+        for survivor in 0..<2 {
+            #expect(try await cluster.state(survivor) == "fail")
+            let info = try await cluster.command(survivor, ["CLUSTER", "INFO"]).string ?? ""
+            #expect(info.contains("cluster_slots_fail:5462\r\n"))
+            #expect(try await cluster.command(survivor, ["GET", "foo"]) == .simpleError("CLUSTERDOWN The cluster is down"))
+            let nodes = try await cluster.command(survivor, ["CLUSTER", "NODES"]).string ?? ""
+            let line = nodes.split(separator: "\n").first { $0.hasPrefix(victimID) } ?? ""
+            #expect(line.contains(" disconnected 10922-16383"), "\(line)")
+        }
+
+        // The node comes back with its nodes.conf: same id, the flags clear, and the cluster is up again.
+        cluster.nodes[2] = try await LocalCluster.startNode(
+            port: victimPort, directory: cluster.directory, nodeTimeout: 1000)
+        #expect(try await cluster.command(2, ["CLUSTER", "MYID"]).string == victimID)
+        // Checked together, on one pass: with a short node timeout a loaded machine can make a node miss a PONG
+        // and be flagged `fail?` for a moment, as it would with Redis.
+        var seen = ""
+        let recovered = try await eventually(timeout: 12) {
+            let states = [try await cluster.state(0), try await cluster.state(1), try await cluster.state(2)]
+            let flags = [try await cluster.flags(0, of: victimID), try await cluster.flags(1, of: victimID)]
+            let redirected = try await cluster.command(0, ["GET", "foo"])
+            let written = try await cluster.command(2, ["SET", "foo", "again"])
+            seen = "states \(states), flags \(flags), GET on node 0 \(redirected), SET on node 2 \(written)"
+            return states == ["ok", "ok", "ok"] && flags == ["master", "master"]
+                && redirected == .simpleError("MOVED 12182 127.0.0.1:\(victimPort)") && written == .simpleString("OK")
+        }
+        #expect(recovered, "the cluster did not recover after the node restarted: \(seen)")
         await cluster.stop()
     }
 

@@ -9,8 +9,9 @@ import RESP
 ///
 /// Keyway's own protocol, RESP-framed: an array of bulk strings
 /// `type id ip port busport flags master currentEpoch configEpoch slots(2048-byte bitmap) n [id ip port busport flags]×n`.
+/// A FAIL message carries the failing node as its only gossip entry.
 struct ClusterMessage {
-    enum Kind: String { case ping = "PING", pong = "PONG", meet = "MEET" }
+    enum Kind: String { case ping = "PING", pong = "PONG", meet = "MEET", fail = "FAIL" }
 
     struct Gossip {
         var id: String
@@ -124,6 +125,8 @@ final class ClusterBus: @unchecked Sendable {
     private var listener: (any Channel)?
     /// Outbound links by node id (touched only on `eventLoop`).
     private var links: [String: any Channel] = [:]
+    /// When each outbound link was set up (ms), to drop a link that went silent (touched only on `eventLoop`).
+    private var linkCreated: [String: Int64] = [:]
     private var connecting: Set<String> = []
     private var timer: RepeatedTask?
     private let logger: Logger
@@ -193,6 +196,7 @@ final class ClusterBus: @unchecked Sendable {
     /// Drops the outbound link to a forgotten node.
     func dropLink(to id: String) {
         eventLoop.execute { [self] in
+            linkCreated.removeValue(forKey: id)
             links.removeValue(forKey: id)?.close(promise: nil)
         }
     }
@@ -201,46 +205,85 @@ final class ClusterBus: @unchecked Sendable {
 
     private var tickCount = 0
 
-    /// Every 100 ms: connect missing links, ping, detect failures, expire handshakes, save the config.
+    /// Every 100 ms (clusterCron): connect missing links, ping, detect failures, expire handshakes, update
+    /// `cluster_state`, save the config.
     private func tick() {
         tickCount &+= 1
         let now = NodeState.nowMilliseconds()
         var toConnect: [(id: String, ip: String, busPort: Int)] = []
         var toPing: [(String, ByteBuffer)] = []
+        var toClose: [any Channel] = []
+        var failed: [String] = []
         node.lock.withLock {
             let c = controller
-            let timeout = Int64(node.configuration.clusterNodeTimeout)
+            c.nodeTimeout = Int64(node.configuration.clusterNodeTimeout)
+            let timeout = c.nodeTimeout
+            var changed = false
             for (id, info) in c.state.nodes where id != c.state.myID {
                 if info.flags.contains(.handshake) && now - info.createdAt > max(timeout, 1000) {
                     c.removeNode(id)
-                    c.changed()
+                    changed = true
                     continue
                 }
-                if links[id] == nil {
-                    if !connecting.contains(id) && !info.ip.isEmpty { toConnect.append((id, info.ip, info.busPort)) }
-                    continue
+                if let link = links[id] {
+                    // A link that has carried nothing for half the timeout while a PING is pending is dropped
+                    // and connected again: maybe the connection is at fault, not the node.
+                    if now - (linkCreated[id] ?? now) > timeout && info.pingSent != 0
+                        && now - info.pingSent > timeout / 2 && now - info.dataReceived > timeout / 2
+                    {
+                        toClose.append(link)
+                    } else if info.pingSent == 0
+                        && (tickCount % 5 == 0 || info.flags.contains(.handshake)
+                            || now - info.pongReceived > timeout / 2)
+                    {
+                        // Ping each peer about twice a second, at once when a handshake is pending, and at least
+                        // once every half node timeout.
+                        c.state.nodes[id]?.pingSent = now
+                        let kind: ClusterMessage.Kind = info.flags.contains(.meet) ? .meet : .ping
+                        toPing.append((id, makeMessage(kind)))
+                    }
+                } else if !connecting.contains(id) && !info.ip.isEmpty {
+                    toConnect.append((id, info.ip, info.busPort))
                 }
-                // Ping each peer about twice a second, or at once when a handshake is pending.
-                if info.pingSent == 0 && (tickCount % 5 == 0 || info.flags.contains(.handshake)) {
-                    c.state.nodes[id]?.pingSent = now
-                    let kind: ClusterMessage.Kind = info.flags.contains(.meet) ? .meet : .ping
-                    toPing.append((id, makeMessage(kind)))
-                }
-                // Failure detection: no pong within the node timeout marks the node `fail?`.
-                if info.pingSent != 0 && now - info.pingSent > timeout && !info.flags.contains(.possiblyFailed)
-                    && !info.flags.contains(.handshake)
-                {
-                    c.state.nodes[id]?.flags.insert(.possiblyFailed)
-                    c.changed()
+                // Failure detection, linked or not: a PING pending, and no data, for longer than the node timeout.
+                if c.state.checkTimeout(of: id, nodeTimeout: timeout, now: now) {
+                    changed = true
+                    c.logger.debug("node possibly failing", metadata: ["node": "\(id)"])
+                    if c.state.myself.isMaster && c.state.primariesServingSlots.size == 1
+                        && c.state.markFailingIfNeeded(id, nodeTimeout: timeout, now: now)
+                    {
+                        failed.append(id)
+                    }
                 }
             }
+            if changed {
+                c.changed()
+            } else if !c.isOK {
+                c.updateHealth(now: now)
+            }
             c.saveIfNeeded()
+            for id in failed {
+                c.logger.notice("marking node as failing (quorum reached)", metadata: ["node": "\(id)"])
+            }
         }
         for (id, message) in toPing {
             links[id]?.writeAndFlush(message, promise: nil)
-            count(sent: id.isEmpty ? "ping" : "ping")
+            count(sent: "ping")
         }
+        for link in toClose { link.close(promise: nil) }
+        for id in failed { broadcastFail(about: id) }
         for target in toConnect { connect(target.id, ip: target.ip, busPort: target.busPort) }
+    }
+
+    /// Tells every linked node that `id` is FAIL (clusterSendFail), so they flag it without a quorum of their own.
+    private func broadcastFail(about id: String) {
+        guard let message = node.lock.withLock({ makeFailMessage(about: id) }) else { return }
+        var sent = 0
+        for link in links.values {
+            link.writeAndFlush(message, promise: nil)
+            sent += 1
+        }
+        node.lock.withLock { controller.state.stats.sent["fail", default: 0] += sent }
     }
 
     private func count(sent type: String) {
@@ -264,18 +307,31 @@ final class ClusterBus: @unchecked Sendable {
                 connecting.remove(id)
                 switch result {
                 case .success(let channel):
-                    let known = node.lock.withLock { controller.state.nodes[id] != nil }
-                    guard known else {
+                    // A PING at once on the new link (clusterLinkConnectHandler); a PING still pending from
+                    // before keeps its time, so a node that keeps dropping links is still detected.
+                    let ping = node.lock.withLock { () -> ByteBuffer? in
+                        guard let info = controller.state.nodes[id] else { return nil }
+                        let now = NodeState.nowMilliseconds()
+                        controller.state.nodes[id]?.linkConnected = true
+                        controller.state.nodes[id]?.pingSent = info.pingSent != 0 ? info.pingSent : now
+                        controller.state.stats.sent["ping", default: 0] += 1
+                        return makeMessage(info.flags.contains(.meet) ? .meet : .ping)
+                    }
+                    guard let ping else {
                         channel.close(promise: nil)
                         return
                     }
                     links[id] = channel
-                    node.lock.withLock {
-                        controller.state.nodes[id]?.linkConnected = true
-                        controller.state.nodes[id]?.pingSent = 0
-                    }
+                    linkCreated[id] = NodeState.nowMilliseconds()
+                    channel.writeAndFlush(ping, promise: nil)
                 case .failure:
-                    node.lock.withLock { controller.state.nodes[id]?.linkConnected = false }
+                    // As if a PING had been sent now (Redis, when a connect fails): without one pending, failure
+                    // detection could never start for a node that went away.
+                    node.lock.withLock {
+                        guard let info = controller.state.nodes[id] else { return }
+                        controller.state.nodes[id]?.linkConnected = false
+                        if info.pingSent == 0 { controller.state.nodes[id]?.pingSent = NodeState.nowMilliseconds() }
+                    }
                 }
             }
     }
@@ -284,26 +340,47 @@ final class ClusterBus: @unchecked Sendable {
     fileprivate func linkClosed(_ id: String, channel: any Channel) {
         if let current = links[id], current === channel {
             links.removeValue(forKey: id)
+            linkCreated.removeValue(forKey: id)
             node.lock.withLock { controller.state.nodes[id]?.linkConnected = false }
         }
     }
 
     // MARK: Messages
 
-    /// This node's PING/PONG/MEET, with gossip about up to 10 other nodes. Called under the lock.
+    /// This node's PING/PONG/MEET, with gossip about up to 10 other nodes plus every node flagged PFAIL (so
+    /// failure reports reach a quorum fast, as Redis). Called under the lock.
     private func makeMessage(_ kind: ClusterMessage.Kind) -> ByteBuffer {
+        var gossip: [ClusterMessage.Gossip] = []
+        var possiblyFailed: [ClusterMessage.Gossip] = []
+        for other in controller.state.nodes.values.shuffled()
+        where other.id != controller.state.myID && !other.flags.contains(.handshake) && !other.ip.isEmpty {
+            let entry = ClusterMessage.Gossip(
+                id: other.id, ip: other.ip, port: other.port, busPort: other.busPort, flags: other.flags)
+            if other.flags.contains(.possiblyFailed) {
+                possiblyFailed.append(entry)
+            } else if gossip.count < 10 {
+                gossip.append(entry)
+            }
+        }
+        return makeMessage(kind, gossip: gossip + possiblyFailed)
+    }
+
+    /// A FAIL message about `id`, nil when the node is unknown. Called under the lock.
+    private func makeFailMessage(about id: String) -> ByteBuffer? {
+        guard let failing = controller.state.nodes[id] else { return nil }
+        let entry = ClusterMessage.Gossip(
+            id: failing.id, ip: failing.ip, port: failing.port, busPort: failing.busPort, flags: failing.flags)
+        return makeMessage(.fail, gossip: [entry])
+    }
+
+    /// A message of `kind` with this node's header (address, flags, epochs, slots) and `gossip`.
+    private func makeMessage(_ kind: ClusterMessage.Kind, gossip: [ClusterMessage.Gossip]) -> ByteBuffer {
         let s = controller.state
         let me = s.myself
         var bitmap = [UInt8](repeating: 0, count: ClusterMessage.bitmapSize)
         let ownerID = me.isMaster ? me.id : (me.masterID ?? me.id)
         for slot in 0..<HashSlot.count where s.slotOwners[slot] == ownerID {
             bitmap[slot >> 3] |= 1 << UInt8(slot & 7)
-        }
-        var gossip: [ClusterMessage.Gossip] = []
-        for other in s.nodes.values.shuffled()
-        where other.id != me.id && !other.flags.contains(.handshake) && !other.ip.isEmpty {
-            gossip.append(.init(id: other.id, ip: other.ip, port: other.port, busPort: other.busPort, flags: other.flags))
-            if gossip.count == 10 { break }
         }
         var flags = me.flags
         flags.remove(.myself)
@@ -319,10 +396,15 @@ final class ClusterBus: @unchecked Sendable {
     /// Handles a message from `channel`; returns the reply to send on the same channel, if any.
     fileprivate func handle(_ message: ClusterMessage, channel: any Channel, outboundPeer: String?) -> ByteBuffer? {
         let now = NodeState.nowMilliseconds()
-        return node.lock.withLock { () -> ByteBuffer? in
+        var failed: [String] = []
+        let reply = node.lock.withLock { () -> ByteBuffer? in
             let c = controller
             c.state.stats.received[message.kind.rawValue.lowercased(), default: 0] += 1
             if c.state.blacklist[message.senderID].map({ $0 > now }) == true { return nil }
+            if message.kind == .fail {
+                handleFail(message, now: now)
+                return nil
+            }
             // Learn my own address from the first MEET/PING when bound to a wildcard.
             if c.state.myself.ip.isEmpty, let local = channel.localAddress?.ipAddress {
                 c.state.myself.ip = local
@@ -364,15 +446,11 @@ final class ClusterBus: @unchecked Sendable {
                 c.changed()
             }
             if senderKnown, var sender = c.state.nodes[message.senderID], message.senderID != c.state.myID {
+                sender.dataReceived = now
                 if message.kind == .pong {
                     sender.pongReceived = now
                     sender.pingSent = 0
                     sender.flags.remove(.meet)
-                    if sender.flags.contains(.possiblyFailed) || sender.flags.contains(.failed) {
-                        sender.flags.remove(.possiblyFailed)
-                        sender.flags.remove(.failed)
-                        c.changed()
-                    }
                 }
                 if sender.ip != senderIP || sender.port != message.port || sender.busPort != message.busPort {
                     sender.ip = senderIP
@@ -396,6 +474,13 @@ final class ClusterBus: @unchecked Sendable {
                     c.changed()
                 }
                 c.state.nodes[message.senderID] = sender
+                // The node answers: PFAIL goes at once, FAIL when clearNodeFailureIfNeeded allows it.
+                if message.kind == .pong
+                    && c.state.clearFailureIfNeeded(message.senderID, nodeTimeout: c.nodeTimeout, now: now)
+                {
+                    c.logger.notice("node reachable again", metadata: ["node": "\(message.senderID)"])
+                    c.changed()
+                }
                 if message.currentEpoch > c.state.currentEpoch {
                     c.state.currentEpoch = message.currentEpoch
                     c.changed()
@@ -403,15 +488,54 @@ final class ClusterBus: @unchecked Sendable {
                 if sender.isMaster { updateSlots(from: message, sender: sender) }
                 handleEpochCollision(sender)
                 learnGossip(message.gossip, now: now)
+                failed = processFailureReports(message.gossip, from: sender, now: now)
             }
             switch message.kind {
             case .ping, .meet:
                 c.state.stats.sent["pong", default: 0] += 1
                 return makeMessage(.pong)
-            case .pong:
+            case .pong, .fail:
                 return nil
             }
         }
+        for id in failed { broadcastFail(about: id) }
+        return reply
+    }
+
+    /// A FAIL message: the node it names is flagged FAIL at once (a quorum was reached by its sender).
+    /// Called under the lock.
+    private func handleFail(_ message: ClusterMessage, now: Int64) {
+        let c = controller
+        guard c.state.nodes[message.senderID] != nil, message.senderID != c.state.myID else { return }
+        c.state.nodes[message.senderID]?.dataReceived = now
+        guard let about = message.gossip.first, c.state.markFailed(about.id, now: now) else { return }
+        c.logger.notice(
+            "FAIL message received", metadata: ["from": "\(message.senderID)", "about": "\(about.id)"])
+        c.changed()
+    }
+
+    /// Gossip from a primary about nodes it sees PFAIL or FAIL adds failure reports (removed when it sees them
+    /// working); returns the nodes that just reached the FAIL quorum, to broadcast (clusterProcessGossipSection).
+    /// Called under the lock.
+    private func processFailureReports(_ gossip: [ClusterMessage.Gossip], from sender: ClusterNodeInfo, now: Int64)
+        -> [String]
+    {
+        let c = controller
+        guard sender.isMaster else { return [] }
+        var failed: [String] = []
+        for entry in gossip where entry.id != c.state.myID && entry.id != sender.id && c.state.nodes[entry.id] != nil {
+            if entry.flags.contains(.possiblyFailed) || entry.flags.contains(.failed) {
+                c.state.addFailureReport(about: entry.id, from: sender.id, now: now)
+                if c.state.markFailingIfNeeded(entry.id, nodeTimeout: c.nodeTimeout, now: now) {
+                    c.logger.notice("marking node as failing (quorum reached)", metadata: ["node": "\(entry.id)"])
+                    failed.append(entry.id)
+                    c.changed()
+                }
+            } else {
+                c.state.removeFailureReport(about: entry.id, from: sender.id)
+            }
+        }
+        return failed
     }
 
     /// Slots the sender claims with a newer config epoch than their current owner's become the sender's.
@@ -470,9 +594,11 @@ final class ClusterBus: @unchecked Sendable {
     /// Moves the outbound link of a handshake node to its real id.
     private func relink(from temporary: String, to real: String) {
         eventLoop.execute { [self] in
+            let created = linkCreated.removeValue(forKey: temporary)
             if let channel = links.removeValue(forKey: temporary) {
                 if links[real] == nil {
                     links[real] = channel
+                    linkCreated[real] = created
                     if let handler = try? channel.pipeline.syncOperations.handler(type: BusHandler.self) {
                         handler.outboundPeer = real
                     }

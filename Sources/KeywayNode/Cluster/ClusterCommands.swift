@@ -424,7 +424,7 @@ private func clusterReplicas(_ inv: inout Invocation, _ c: ClusterController) th
 private func clusterCountFailureReports(_ inv: inout Invocation, _ c: ClusterController) throws(RedisError) {
     let id = nodeIDArgument(inv, 2)
     guard c.state.nodes[id] != nil else { throw RedisError("ERR Unknown node \(id)") }
-    inv.reply.integer(0)
+    inv.reply.integer(c.state.failureReportCount(about: id, nodeTimeout: c.nodeTimeout, now: NodeState.nowMilliseconds()))
 }
 
 private func clusterFailover(_ inv: inout Invocation, _ c: ClusterController) throws(RedisError) {

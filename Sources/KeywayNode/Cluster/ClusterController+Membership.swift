@@ -25,14 +25,15 @@ extension ClusterController {
         changed()
     }
 
-    /// Deletes a node and every reference to it (clusterDelNode).
+    /// Deletes a node and every reference to it, failure reports it sent included (clusterDelNode).
     func removeNode(_ id: String) {
         state.nodes.removeValue(forKey: id)
         for slot in 0..<HashSlot.count where state.slotOwners[slot] == id { state.slotOwners[slot] = nil }
         state.importing = state.importing.filter { $0.value != id }
         state.migrating = state.migrating.filter { $0.value != id }
-        for (otherID, node) in state.nodes where node.masterID == id {
-            state.nodes[otherID]?.masterID = nil
+        for (otherID, node) in state.nodes {
+            if node.masterID == id { state.nodes[otherID]?.masterID = nil }
+            if node.failReports[id] != nil { state.nodes[otherID]?.failReports.removeValue(forKey: id) }
         }
         bus?.dropLink(to: id)
     }

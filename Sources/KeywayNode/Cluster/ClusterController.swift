@@ -16,6 +16,7 @@ final class ClusterController: @unchecked Sendable {
 
     init(configuration: NodeConfiguration, logger: Logger) {
         self.logger = logger
+        self.nodeTimeout = Int64(configuration.clusterNodeTimeout)
         let busPort = configuration.port + 10000
         let fileName = configuration.clusterConfigFile ?? "nodes-\(configuration.port).conf"
         self.configPath = fileName.hasPrefix("/") ? fileName : configuration.directory + "/" + fileName
@@ -24,6 +25,10 @@ final class ClusterController: @unchecked Sendable {
             var loaded = ClusterState.load(configFile: text, port: configuration.port, busPort: busPort)
         {
             if loaded.myself.ip.isEmpty { loaded.myself.ip = ip }
+            // A primary that served slots before the restart waits before accepting queries again (Redis).
+            if loaded.myself.isMaster && loaded.slotOwners.contains(loaded.myID) {
+                loaded.health.restartedAt = NodeState.nowMilliseconds()
+            }
             state = loaded
             savedVersion = loaded.version
             logger.info("cluster config loaded", metadata: ["file": "\(configPath)", "id": "\(loaded.myID)"])
@@ -31,7 +36,7 @@ final class ClusterController: @unchecked Sendable {
             state = ClusterState(myID: ClusterState.randomNodeID(), ip: ip, port: configuration.port, busPort: busPort)
             state.version = 1
         }
-        isOK = state.isOK
+        state.updateHealth(nodeTimeout: nodeTimeout, now: NodeState.nowMilliseconds())
     }
 
     /// The address this node announces: the bind address unless it is a wildcard (then learned from MEET).
@@ -42,13 +47,28 @@ final class ClusterController: @unchecked Sendable {
         }
     }
 
-    /// Whether every slot is served by a reachable primary, recomputed on each change (read per command).
-    private(set) var isOK = false
+    /// `cluster_state:ok`, recomputed on each change and timer tick (read per command).
+    var isOK: Bool { state.health.isOK }
 
-    /// Marks the state changed (saved to the config file and gossiped soon).
+    /// cluster-node-timeout in ms, refreshed by the bus timer (CONFIG SET may change it).
+    var nodeTimeout: Int64
+
+    /// Marks the state changed (saved to the config file and gossiped soon) and recomputes `cluster_state`.
     func changed() {
         state.version &+= 1
-        isOK = state.isOK
+        updateHealth()
+    }
+
+    /// Recomputes `cluster_state`, logging a change as Redis does.
+    func updateHealth(now: Int64 = NodeState.nowMilliseconds()) {
+        if state.updateHealth(nodeTimeout: nodeTimeout, now: now) {
+            let text = state.health.isOK ? "ok" : "fail"
+            if state.health.isOK {
+                logger.notice("cluster state changed", metadata: ["state": "\(text)"])
+            } else {
+                logger.warning("cluster state changed", metadata: ["state": "\(text)"])
+            }
+        }
     }
 
     /// Writes the config file if the state changed since the last save. Called under the lock.

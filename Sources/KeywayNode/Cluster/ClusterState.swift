@@ -64,6 +64,12 @@ struct ClusterNodeInfo {
     /// ms since the epoch of the unanswered PING, 0 when none is pending.
     var pingSent: Int64 = 0
     var pongReceived: Int64 = 0
+    /// ms since the epoch of the last message of any kind from this node (proof of liveness, as a PONG).
+    var dataReceived: Int64 = 0
+    /// When this node was flagged FAIL.
+    var failTime: Int64 = 0
+    /// Primaries that reported this node PFAIL or FAIL in their gossip, with the time of the last report.
+    var failReports: [String: Int64] = [:]
     var linkConnected = false
     /// When a handshake started (handshake nodes that never answer are dropped).
     var createdAt: Int64 = 0
@@ -88,6 +94,8 @@ struct ClusterState {
     /// Nodes removed by CLUSTER FORGET, ignored in gossip until the time given (ms).
     var blacklist: [String: Int64] = [:]
     var stats = ClusterStatistics()
+    /// `cluster_state`, updated by `updateHealth` on every change and timer tick.
+    var health = ClusterHealth()
     /// Bumped on every change that must be saved to nodes.conf and gossiped.
     var version: UInt64 = 0
 
@@ -142,8 +150,8 @@ struct ClusterState {
         return count
     }
 
-    /// `ok` when every slot is served by a reachable primary (cluster-require-full-coverage yes).
-    var isOK: Bool { assignedSlots == HashSlot.count && failedSlots == 0 }
+    /// `cluster_state:ok` (see `ClusterHealth`).
+    var isOK: Bool { health.isOK }
 
     /// Primaries serving at least one slot.
     var size: Int { Set(slotOwners.compactMap { $0 }).count }
