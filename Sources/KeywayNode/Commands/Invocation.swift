@@ -108,7 +108,12 @@ struct CommandHandlers: @unchecked Sendable {
     }
 
     func handler(for spec: CommandSpec) -> CommandHandler? {
-        if let number = CommandNumbers.redis70.number(of: spec), number < bySlot.count { return bySlot[number]?.run }
+        handler(for: spec, number: CommandNumbers.redis70.number(of: spec))
+    }
+
+    /// The handler of `spec`, whose `CommandNumbers` number the caller already looked up.
+    func handler(for spec: CommandSpec, number: Int?) -> CommandHandler? {
+        if let number, number < bySlot.count { return bySlot[number]?.run }
         return byName[spec.name]
     }
 

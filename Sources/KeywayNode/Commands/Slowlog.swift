@@ -91,9 +91,10 @@ extension NodeState {
 
     /// Called by the dispatcher under the lock after each request, with the command it resolved to (nil when
     /// rejected as unknown or with a wrong arity): records INFO commandstats/errorstats, net bytes, the slow
-    /// log and MONITOR, and drops the reply when CLIENT REPLY OFF/SKIP says so.
+    /// log and MONITOR, and drops the reply when CLIENT REPLY OFF/SKIP says so. `number` is the spec's
+    /// `CommandNumbers` number.
     func commandDidRun(
-        _ ticket: CommandTicket, spec: CommandSpec?, args: [ByteBuffer], session: ClientSession,
+        _ ticket: CommandTicket, spec: CommandSpec?, number: Int?, args: [ByteBuffer], session: ClientSession,
         reply: inout ReplyWriter
     ) {
         let microseconds = (Self.monotonicNanoseconds() &- ticket.started) / 1000
@@ -108,7 +109,7 @@ extension NodeState {
             let queued = session.transaction != nil && !failed && replyBytes == 9
                 && reply.buffer.getInteger(at: ticket.replyStart + 1, as: UInt8.self) == UInt8(ascii: "Q")
             if !queued {
-                if let number = CommandNumbers.redis70.number(of: spec) {
+                if let number {
                     // Updated in place: copying the entry out and back retained and released its name.
                     if commandStats[number] == nil { commandStats[number] = CommandStatistics(name: spec.name) }
                     commandStats[number]?.count(microseconds: microseconds, failed: failed)
