@@ -39,20 +39,23 @@ struct Dispatcher {
         let ticket = node.commandWillRun(session: session, reply: reply)
         let outcome: CommandOutcome
         var resolved: CommandSpec?
+        // The spec's number, looked up once for the handler and the statistics (each lookup copies the table).
+        var number: Int?
         switch resolve(args, first: first) {
         case .failure(let error):
             reject(error, args: args, session: session, reply: &reply)
             outcome = .reply
         case .success(let spec):
             resolved = spec
+            number = CommandNumbers.redis70.number(of: spec)
             if let error = node.authenticationError(for: spec, session: session) {
                 reject(error, args: args, session: session, reply: &reply)
                 outcome = .reply
             } else {
-                outcome = run(spec, args, session: session, reply: &reply)
+                outcome = run(spec, number: number, args, session: session, reply: &reply)
             }
         }
-        node.commandDidRun(ticket, spec: resolved, args: args, session: session, reply: &reply)
+        node.commandDidRun(ticket, spec: resolved, number: number, args: args, session: session, reply: &reply)
         return outcome
     }
 
@@ -81,7 +84,7 @@ struct Dispatcher {
     }
 
     private func run(
-        _ spec: CommandSpec, _ args: [ByteBuffer], session: ClientSession, reply: inout ReplyWriter
+        _ spec: CommandSpec, number: Int?, _ args: [ByteBuffer], session: ClientSession, reply: inout ReplyWriter
     ) -> CommandOutcome {
         let name = spec.name
         let specID = ObjectIdentifier(spec)
@@ -118,7 +121,7 @@ struct Dispatcher {
             reply.simple("QUEUED")
             return .reply
         }
-        guard let handler = node.handlers.handler(for: spec) else {
+        guard let handler = node.handlers.handler(for: spec, number: number) else {
             reply.error(RedisError("ERR unknown command '\(name)', with args beginning with: "))
             return .reply
         }
@@ -198,7 +201,8 @@ extension NodeState {
             // Checked when queued; only reachable if the table changed in between.
             return reply.error(RedisError(bytes: error.messageBytes))
         }
-        guard let handler = handlers.handler(for: spec) else {
+        let number = CommandNumbers.redis70.number(of: spec)
+        guard let handler = handlers.handler(for: spec, number: number) else {
             return reply.error(RedisError("ERR unknown command '\(spec.name)', with args beginning with: "))
         }
         // Statistics, slow log and MONITOR count each command of the transaction, as Redis's call() does; CLIENT
@@ -218,7 +222,7 @@ extension NodeState {
         reply = invocation.reply.take()
         let modeSetByCommand = session.replyMode
         session.replyMode = .on
-        commandDidRun(ticket, spec: spec, args: args, session: session, reply: &reply)
+        commandDidRun(ticket, spec: spec, number: number, args: args, session: session, reply: &reply)
         session.replyMode = modeSetByCommand != .on ? modeSetByCommand : replyMode
         let produced = invocation.effects
         if !produced.isEmpty {

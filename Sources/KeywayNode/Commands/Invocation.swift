@@ -93,8 +93,14 @@ typealias CommandHandler = (inout Invocation) throws(RedisError) -> Void
 /// The node's command implementations, keyed by the command table's names (`get`, `cluster|setslot`).
 struct CommandHandlers: @unchecked Sendable {
     private(set) var byName: [String: CommandHandler] = [:]
-    /// The handlers by `CommandNumbers` number, for the lookup of every command.
-    private var bySlot: [CommandHandler?] = []
+    /// The handlers by `CommandNumbers` number, for the lookup of every command. Wrapped in a struct: a closure
+    /// stored directly as an array element is kept at the generic (maximal) abstraction, and reading it back
+    /// allocates a reabstraction thunk's context (32 bytes) on every command; a struct field keeps its own type.
+    private var bySlot: [RegisteredHandler?] = []
+
+    private struct RegisteredHandler {
+        let run: CommandHandler
+    }
 
     mutating func register(_ name: String, _ handler: @escaping CommandHandler) {
         byName[name] = handler
@@ -102,13 +108,18 @@ struct CommandHandlers: @unchecked Sendable {
     }
 
     func handler(for spec: CommandSpec) -> CommandHandler? {
-        if let number = CommandNumbers.redis70.number(of: spec), number < bySlot.count { return bySlot[number] }
+        handler(for: spec, number: CommandNumbers.redis70.number(of: spec))
+    }
+
+    /// The handler of `spec`, whose `CommandNumbers` number the caller already looked up.
+    func handler(for spec: CommandSpec, number: Int?) -> CommandHandler? {
+        if let number, number < bySlot.count { return bySlot[number]?.run }
         return byName[spec.name]
     }
 
     /// Fills the per-number table once every handler is registered.
     private mutating func index() {
-        bySlot = CommandNumbers.redis70.specs.map { byName[$0.name] }
+        bySlot = CommandNumbers.redis70.specs.map { spec in byName[spec.name].map(RegisteredHandler.init(run:)) }
     }
 
     /// Every family's commands.

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Set commands, with Redis 7.0's replies, errors and effects.
@@ -68,7 +69,7 @@ func registerSetCommands(_ handlers: inout CommandHandlers) {
         let member = set.remove(at: random.index(below: set.count)).buffer
         if set.isEmpty { inv.db.remove(key) }
         inv.touched(key)
-        inv.propagate([ByteBuffer(string: "SREM"), key, member])
+        inv.propagate([sremCommandName, key, member])
         inv.reply.bulk(member)
     }
 
@@ -409,13 +410,25 @@ extension ReplyWriter {
     }
 }
 
-/// A fast pseudo-random generator (splitmix64) seeded from the system generator, one per command.
+/// A fast pseudo-random generator (splitmix64), one per command.
+///
+/// Each generator is seeded with the next output of one process-wide splitmix64 sequence, itself seeded once
+/// from the system generator: seeding every command from the system generator cost a `getrandom` system call
+/// per SPOP or SRANDMEMBER.
 struct FastRandom: RandomNumberGenerator {
     private var state: UInt64
 
-    init() {
+    private static let seeds: NIOLockedValueBox<FastRandom> = {
         var system = SystemRandomNumberGenerator()
-        state = system.next()
+        return NIOLockedValueBox(FastRandom(state: system.next()))
+    }()
+
+    init() {
+        state = Self.seeds.withLockedValue { $0.next() }
+    }
+
+    private init(state: UInt64) {
+        self.state = state
     }
 
     mutating func next() -> UInt64 {
@@ -452,3 +465,6 @@ struct FastRandom: RandomNumberGenerator {
         return picks
     }
 }
+
+/// The name SPOP propagates as, made once (each `ByteBuffer(string:)` allocates).
+private let sremCommandName = ByteBuffer(string: "SREM")

@@ -12,6 +12,13 @@ struct CommandStatistics {
     var microseconds: UInt64 = 0
     var rejectedCalls = 0
     var failedCalls = 0
+
+    @inline(__always)
+    mutating func count(microseconds: UInt64, failed: Bool) {
+        calls += 1
+        self.microseconds += microseconds
+        if failed { failedCalls += 1 }
+    }
 }
 
 /// One slow log entry, as SLOWLOG GET shows it.
@@ -84,9 +91,10 @@ extension NodeState {
 
     /// Called by the dispatcher under the lock after each request, with the command it resolved to (nil when
     /// rejected as unknown or with a wrong arity): records INFO commandstats/errorstats, net bytes, the slow
-    /// log and MONITOR, and drops the reply when CLIENT REPLY OFF/SKIP says so.
+    /// log and MONITOR, and drops the reply when CLIENT REPLY OFF/SKIP says so. `number` is the spec's
+    /// `CommandNumbers` number.
     func commandDidRun(
-        _ ticket: CommandTicket, spec: CommandSpec?, args: [ByteBuffer], session: ClientSession,
+        _ ticket: CommandTicket, spec: CommandSpec?, number: Int?, args: [ByteBuffer], session: ClientSession,
         reply: inout ReplyWriter
     ) {
         let microseconds = (Self.monotonicNanoseconds() &- ticket.started) / 1000
@@ -101,10 +109,10 @@ extension NodeState {
             let queued = session.transaction != nil && !failed && replyBytes == 9
                 && reply.buffer.getInteger(at: ticket.replyStart + 1, as: UInt8.self) == UInt8(ascii: "Q")
             if !queued {
-                if let number = CommandNumbers.redis70.number(of: spec) {
-                    var entry = commandStats[number] ?? CommandStatistics(name: spec.name)
-                    Self.count(&entry, microseconds: microseconds, failed: failed)
-                    commandStats[number] = entry
+                if let number {
+                    // Updated in place: copying the entry out and back retained and released its name.
+                    if commandStats[number] == nil { commandStats[number] = CommandStatistics(name: spec.name) }
+                    commandStats[number]?.count(microseconds: microseconds, failed: failed)
                 }
                 let threshold = configuration.slowlogSlowerThan
                 if threshold >= 0 && microseconds >= UInt64(threshold) && !spec.flags.contains(.skipSlowlog) {
@@ -131,12 +139,6 @@ extension NodeState {
         stats.netOutputBytes += reply.buffer.writerIndex - ticket.replyStart
     }
 
-    @inline(__always)
-    private static func count(_ entry: inout CommandStatistics, microseconds: UInt64, failed: Bool) {
-        entry.calls += 1
-        entry.microseconds += microseconds
-        if failed { entry.failedCalls += 1 }
-    }
 
     /// Counts an error reply by its code (the text up to the first space), as INFO errorstats shows it.
     private func recordError(in buffer: ByteBuffer, at start: Int) {
