@@ -153,11 +153,7 @@ final class ProxyHarness: @unchecked Sendable {
 
     /// A free port whose cluster bus port (port + 10000) is a valid port too.
     static func clusterPort() -> Int {
-        for _ in 0..<100 {
-            let port = Peer.freePort()
-            if port + 10000 <= 65535 { return port }
-        }
-        return 20000 + Int.random(in: 0..<20000)
+        Peer.freeClusterPorts(count: 1)
     }
 
     /// Waits until the proxy knows every slot and a write goes through.

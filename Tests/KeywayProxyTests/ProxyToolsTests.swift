@@ -144,7 +144,7 @@ struct ProxyToolsTests {
             if ProcessInfo.processInfo.environment["CI"] != nil { Issue.record("\(binary) is missing: run swift build first") }
             return
         }
-        let basePort = ProxyHarness.clusterPort() - 3
+        let basePort = Peer.freeClusterPorts(count: 3)
         let proxyPort = Peer.freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keyway-up-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -152,7 +152,7 @@ struct ProxyToolsTests {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [
             "up", "--base-port", String(basePort), "--port", String(proxyPort), "--dir", directory.path,
-            "--log-level", "warning",
+            "--log-level", "warning", "--admin-port", "0",
         ]
         let logFile = directory.appendingPathComponent("up.log")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

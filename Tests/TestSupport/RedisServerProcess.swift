@@ -39,6 +39,31 @@ public enum Peer {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
+    /// True when `port` on 127.0.0.1 can be bound now.
+    public static func canBind(_ port: Int) -> Bool {
+        guard (1...65535).contains(port) else { return false }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        } == 0
+    }
+
+    /// The first of `count` consecutive free ports whose cluster bus ports (+10000) are free too, all below the
+    /// kernel's ephemeral range (32768 and up), so that no outgoing connection can take one before a node binds it.
+    public static func freeClusterPorts(count: Int) -> Int {
+        for _ in 0..<1000 {
+            let base = Int.random(in: 10_000...(22_700 - count))
+            if (base..<(base + count)).allSatisfy({ canBind($0) && canBind($0 + 10_000) }) { return base }
+        }
+        return Int.random(in: 10_000...(22_700 - count))
+    }
+
     /// Runs a program to completion with a time limit and returns its standard output.
     @discardableResult
     public static func run(
