@@ -1,7 +1,7 @@
 /// Dense numbers for the command table's commands and subcommands, so that per-command data (the node's handlers
 /// and INFO commandstats, the proxy's per-command metrics) lives in arrays: finding a spec's number is one multiply
-/// and a compare, with no String hashing.
-package struct CommandNumbers: Sendable {
+/// and a compare, with no String hashing. A class, so that reaching the shared table copies (and retains) no arrays.
+package final class CommandNumbers: Sendable {
     /// Every command and subcommand of Redis 7.0's table.
     package static let redis70 = CommandNumbers(specs: CommandTable.redis70.allCommands)
 
