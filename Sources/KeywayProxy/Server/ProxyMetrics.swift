@@ -110,10 +110,14 @@ package struct ProxySlowlogEntry: Sendable {
     /// Wall-clock time the command was read, in seconds since 1970.
     package var startedAt: Double
     package var durationMicros: UInt64
-    /// The command and its first arguments (at most 32, 128 bytes each, as Redis's SLOWLOG).
-    package var arguments: [String]
+    /// The command and its first arguments (at most 32, 128 bytes each, as Redis's SLOWLOG), as a RESP array made
+    /// by `ProxySlowlog.capture(_:into:)`: one compact copy, decoded only when someone reads the slow log.
+    package var captured: ByteBuffer
     package var client: String
-    package var clientName: String
+    package var clientNameBytes: ByteBuffer?
+
+    package var arguments: [String] { ProxySlowlog.arguments(ofCaptured: captured) }
+    package var clientName: String { clientNameBytes.map { String(buffer: $0) } ?? "" }
 }
 
 /// One event loop's instrumentation: per-command counts by result and latency, the slow log, bytes in and out.
@@ -176,27 +180,48 @@ struct ProxySlowlog {
         next = 0
     }
 
-    /// Redis's SLOWLOG argument form: at most 32 arguments (the last says how many more) and 128 bytes of each.
-    static func arguments(of frame: ByteBuffer?) -> [String] {
-        guard var frame else { return [] }
-        var decoder = RESPRequestDecoder(limits: .unlimited)
-        guard let request = try? decoder.decode(&frame) else { return [] }
+    /// Redis's SLOWLOG argument form keeps at most 32 arguments (the last says how many more) and 128 bytes of each.
+    static let maxArguments = 32
+    static let maxArgumentBytes = 128
+
+    /// Appends `request`'s arguments in the slow-log form, as a RESP array, to `arena`; returns the bytes written.
+    /// A request already in that form (most are) is copied as it came; the others are cut to it.
+    @inline(__always)
+    static func capture(_ request: RESPRequest, into arena: inout ByteBuffer) -> Int {
         let argv = request.arguments
-        let maxArguments = 32
-        let maxBytes = 128
-        var kept: [String] = []
+        if let frame = request.frame,
+            frame.readableBytes <= maxArgumentBytes
+                || (argv.count <= maxArguments && argv.allSatisfy { $0.readableBytes <= maxArgumentBytes })
+        {
+            return arena.writeImmutableBuffer(frame)
+        }
+        return writeCut(argv, into: &arena)
+    }
+
+    private static func writeCut(_ argv: [ByteBuffer], into arena: inout ByteBuffer) -> Int {
+        let start = arena.writerIndex
         let count = min(argv.count, maxArguments)
+        arena.writeRESPHeader(.array, count)
         for index in 0..<count {
             if count != argv.count && index == count - 1 {
-                kept.append("... (\(argv.count - count + 1) more arguments)")
-            } else if argv[index].readableBytes > maxBytes {
-                let cut = String(decoding: argv[index].readableBytesView.prefix(maxBytes), as: UTF8.self)
-                kept.append(cut + "... (\(argv[index].readableBytes - maxBytes) more bytes)")
+                arena.writeRESPBulkString("... (\(argv.count - count + 1) more arguments)")
+            } else if argv[index].readableBytes > maxArgumentBytes {
+                var cut = argv[index].getSlice(at: argv[index].readerIndex, length: maxArgumentBytes) ?? ByteBuffer()
+                cut.writeString("... (\(argv[index].readableBytes - maxArgumentBytes) more bytes)")
+                arena.writeRESPBulkString(cut)
             } else {
-                kept.append(String(buffer: argv[index]))
+                arena.writeRESPBulkString(argv[index])
             }
         }
-        return kept
+        return arena.writerIndex - start
+    }
+
+    /// The arguments of a command captured by `capture(_:into:)`.
+    static func arguments(ofCaptured captured: ByteBuffer) -> [String] {
+        var captured = captured
+        var decoder = RESPRequestDecoder(limits: .unlimited)
+        guard let request = try? decoder.decode(&captured) else { return [] }
+        return request.arguments.map { String(decoding: $0.readableBytesView, as: UTF8.self) }
     }
 }
 

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RESP
+import Synchronization
 
 /// The control plane of the proxy: discovers the cluster from the seeds and known nodes (CLUSTER SHARDS, falling
 /// back to CLUSTER SLOTS, then CLUSTER NODES), refreshes it periodically and on demand, and publishes each new
@@ -31,7 +32,6 @@ final class TopologyManager: Sendable {
         var lastStart = NIODeadline.uptimeNanoseconds(0)
         var clients = 0
         var nextClientID = 1
-        var nextSlowlogID: UInt64 = 0
         var stopped = false
         var waiters: [EventLoopPromise<Void>] = []
     }
@@ -39,6 +39,8 @@ final class TopologyManager: Sendable {
     let configuration: ProxyConfiguration
     let eventLoop: any EventLoop
     private let state = NIOLockedValueBox(State())
+    /// Slow log entry ids, shared by every loop's slow log (as Redis's, unique and increasing), without a lock.
+    private let slowlogIDs = Atomic<UInt64>(0)
     private let logger: Logger
     let startedAt = Date()
 
@@ -182,10 +184,7 @@ final class TopologyManager: Sendable {
 
     /// A process-wide id for a slow log entry.
     func nextSlowlogID() -> UInt64 {
-        state.withLockedValue { state in
-            defer { state.nextSlowlogID += 1 }
-            return state.nextSlowlogID
-        }
+        slowlogIDs.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
     private func publish(_ topology: ClusterTopology) {
