@@ -49,4 +49,25 @@ struct ProxySlowlogTests {
         #expect(got[1] == ["SET", "k", cut])
         #expect(got[2] == ["SET", "k", cut])
     }
+
+    @Test("a full log reuses its oldest entry for the newest, keeping the newest maxLength commands")
+    func ringKeepsNewest() throws {
+        var log = ProxySlowlog()
+        var arena = ByteBuffer()
+        for id in 0..<7 {
+            let size = ProxySlowlog.capture(try request(["SET", "key\(id)", String(repeating: "v", count: id * 10)]), into: &arena)
+            let slice = arena.readSlice(length: size) ?? ByteBuffer()
+            var name = ByteBuffer()
+            name.writeString("client\(id)")
+            log.record(
+                id: UInt64(id), startedAt: 0, durationMicros: UInt64(id), captured: slice, client: "127.0.0.1:\(id)",
+                clientName: name, maxLength: 3)
+        }
+        let kept = log.entries.sorted { $0.id < $1.id }
+        #expect(kept.map(\.id) == [4, 5, 6])
+        #expect(kept.map(\.arguments) == (4...6).map { ["SET", "key\($0)", String(repeating: "v", count: $0 * 10)] })
+        #expect(kept.map(\.clientName) == ["client4", "client5", "client6"])
+        #expect(kept.map(\.client) == ["127.0.0.1:4", "127.0.0.1:5", "127.0.0.1:6"])
+        #expect(kept.map(\.durationMicros) == [4, 5, 6])
+    }
 }

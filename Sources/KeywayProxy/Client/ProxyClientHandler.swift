@@ -311,17 +311,14 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     }
 
     private func logSlow(_ captured: ByteBuffer, micros: UInt64) {
-        // A copy of its own, so that the arena stays uniquely referenced (and reused) and the entry pins nothing.
-        var copy = ByteBufferAllocator().buffer(capacity: captured.readableBytes)
-        copy.writeImmutableBuffer(captured)
-        let entry = ProxySlowlogEntry(
+        router.slowlog.record(
             id: router.topology.nextSlowlogID(),
             startedAt: Date().timeIntervalSince1970 - Double(micros) / 1e6,
             durationMicros: micros,
-            captured: copy,
+            captured: captured,
             client: remoteAddress,
-            clientNameBytes: name)
-        router.slowlog.push(entry, maxLength: router.configuration.slowlogMaxLength)
+            clientName: name,
+            maxLength: router.configuration.slowlogMaxLength)
     }
 
     /// Answers command `seq` with `bytes` made by the proxy.

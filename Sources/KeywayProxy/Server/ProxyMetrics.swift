@@ -175,6 +175,38 @@ struct ProxySlowlog {
         next &+= 1
     }
 
+    /// Adds an entry for a slow command whose slow-log form is `captured` (a slice of the client's arena). Once the
+    /// log is full, the evicted entry's buffer takes the copy, so that a steady stream of slow commands allocates
+    /// nothing (unless an admin snapshot still holds that buffer).
+    mutating func record(
+        id: UInt64, startedAt: Double, durationMicros: UInt64, captured: ByteBuffer, client: String,
+        clientName: ByteBuffer?, maxLength: Int
+    ) {
+        guard maxLength > 0, entries.count >= maxLength else {
+            var copy = ByteBufferAllocator().buffer(capacity: captured.readableBytes)
+            copy.writeImmutableBuffer(captured)
+            push(
+                ProxySlowlogEntry(
+                    id: id, startedAt: startedAt, durationMicros: durationMicros, captured: copy, client: client,
+                    clientNameBytes: clientName),
+                maxLength: maxLength)
+            return
+        }
+        if entries.count > maxLength {
+            entries.removeFirst(entries.count - maxLength)
+            next = 0
+        }
+        let slot = next % entries.count
+        entries[slot].id = id
+        entries[slot].startedAt = startedAt
+        entries[slot].durationMicros = durationMicros
+        entries[slot].captured.clear()
+        entries[slot].captured.writeImmutableBuffer(captured)
+        entries[slot].client = client
+        entries[slot].clientNameBytes = clientName
+        next &+= 1
+    }
+
     mutating func reset() {
         entries.removeAll()
         next = 0
