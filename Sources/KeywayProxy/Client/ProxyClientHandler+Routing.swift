@@ -206,8 +206,7 @@ extension ProxyClientHandler {
         // Every part in one buffer, sent as slices of it (the backend connection copies them into its output).
         // All parts are written before the first slice is taken: a write into a buffer that a slice shares would
         // copy the whole buffer (it did, once per part: ~27 copies per 10-key MSET).
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(frame.readableBytes + 16 * partSlots.count)
+        var buffer = ByteBufferAllocator().buffer(capacity: frame.readableBytes + 16 * partSlots.count)
         let readonly = spec.flags.contains(.readonly)
         // `filled` is done with; reused: bounds[part] is where the part starts, bounds[parts] where the last ends.
         var bounds = consume filled
