@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compares `keyway proxy` (release build) with direct cluster access, in one run, against three Debian redis-server
 # cluster primaries started here (persistence off): redis-benchmark -t <tests> -n N -r 100000 -c 50 at -P 1 and -P 16,
-# alternately `redis-benchmark --cluster` to the first primary (direct) and plain redis-benchmark to the proxy,
+# alternately `redis-benchmark --cluster` to the first primary (direct) and plain redis-benchmark to the proxy (which
+# goes first alternating from run to run),
 # RUNS runs each; prints medians, the ratio proxy/direct and the targets of issue 4 (0.8x at -P 1, 0.6x at -P 16).
 # Then holds 1,000 idle client connections to the proxy and prints its VmRSS against the 40 MiB target.
 # With COMPARE=metrics it measures instead the cost of the proxy's instrumentation (issue 5): a second proxy runs with
@@ -87,7 +88,10 @@ flush() { for port in "${NODE_PORTS[@]}"; do redis-cli -p "$port" flushall >/dev
 # Rows: target,pipeline,run,"test","rps",... (redis-benchmark's CSV lines, header and cluster banner dropped)
 for pipeline in $PIPELINES; do
   for run in $(seq "$RUNS"); do
-    for target in direct proxy; do
+    # Which goes first alternates from run to run, so that neither always runs on a just-flushed, cooler cluster.
+    order="direct proxy"
+    if [ $((run % 2)) -eq 0 ]; then order="proxy direct"; fi
+    for target in $order; do
       flush
       if [ "$target" = direct ] && [ "$COMPARE" = metrics ]; then
         args=(-h 127.0.0.1 -p "$REFERENCE_PORT")
