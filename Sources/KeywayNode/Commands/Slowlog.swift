@@ -40,20 +40,15 @@ struct SlowLog {
     mutating func push(
         _ args: [ByteBuffer], microseconds: Int64, session: ClientSession, maxLength: Int, redactFrom: Int?
     ) {
-        // Redis keeps at most 32 arguments (the last one says how many more) and 128 bytes of each.
-        let maxArguments = 32
-        let maxBytes = 128
         var kept: [ByteBuffer] = []
-        let count = min(args.count, maxArguments)
+        let count = SlowlogForm.keptCount(of: args.count)
         kept.reserveCapacity(count)
         for index in 0..<count {
             if count != args.count && index == count - 1 {
-                kept.append(ByteBuffer(string: "... (\(args.count - count + 1) more arguments)"))
+                kept.append(ByteBuffer(string: SlowlogForm.moreArguments(of: args.count)))
             } else if let redactFrom, index >= redactFrom {
                 kept.append(ByteBuffer(string: "(redacted)"))
-            } else if args[index].readableBytes > maxBytes {
-                var cut = ByteBuffer(bytes: args[index].readableBytesView.prefix(maxBytes))
-                cut.writeString("... (\(args[index].readableBytes - maxBytes) more bytes)")
+            } else if let cut = SlowlogForm.cut(args[index]) {
                 kept.append(cut)
             } else {
                 kept.append(args[index].compacted())

@@ -177,12 +177,12 @@ struct ProxySlowlog {
 
     /// Adds an entry for a slow command whose slow-log form is `captured` (a slice of the client's arena). Once the
     /// log is full, the evicted entry's buffer takes the copy, so that a steady stream of slow commands allocates
-    /// nothing (unless an admin snapshot still holds that buffer).
+    /// nothing (unless an admin snapshot still holds that buffer); otherwise (filling, or shrunk) it goes to `push`.
     mutating func record(
         id: UInt64, startedAt: Double, durationMicros: UInt64, captured: ByteBuffer, client: String,
         clientName: ByteBuffer?, maxLength: Int
     ) {
-        guard maxLength > 0, entries.count >= maxLength else {
+        guard maxLength > 0, entries.count == maxLength else {
             var copy = ByteBufferAllocator().buffer(capacity: captured.readableBytes)
             copy.writeImmutableBuffer(captured)
             push(
@@ -192,11 +192,7 @@ struct ProxySlowlog {
                 maxLength: maxLength)
             return
         }
-        if entries.count > maxLength {
-            entries.removeFirst(entries.count - maxLength)
-            next = 0
-        }
-        let slot = next % entries.count
+        let slot = next % maxLength
         entries[slot].id = id
         entries[slot].startedAt = startedAt
         entries[slot].durationMicros = durationMicros
@@ -212,18 +208,15 @@ struct ProxySlowlog {
         next = 0
     }
 
-    /// Redis's SLOWLOG argument form keeps at most 32 arguments (the last says how many more) and 128 bytes of each.
-    static let maxArguments = 32
-    static let maxArgumentBytes = 128
-
-    /// Appends `request`'s arguments in the slow-log form, as a RESP array, to `arena`; returns the bytes written.
-    /// A request already in that form (most are) is copied as it came; the others are cut to it.
+    /// Appends `request`'s arguments in the slow-log form (`SlowlogForm`), as a RESP array, to `arena`; returns the
+    /// bytes written. A request already in that form (most are) is copied as it came; the others are cut to it.
     @inline(__always)
     static func capture(_ request: RESPRequest, into arena: inout ByteBuffer) -> Int {
         let argv = request.arguments
         if let frame = request.frame,
-            frame.readableBytes <= maxArgumentBytes
-                || (argv.count <= maxArguments && argv.allSatisfy { $0.readableBytes <= maxArgumentBytes })
+            frame.readableBytes <= SlowlogForm.maxArgumentBytes
+                || (argv.count <= SlowlogForm.maxArguments
+                    && argv.allSatisfy { $0.readableBytes <= SlowlogForm.maxArgumentBytes })
         {
             return arena.writeImmutableBuffer(frame)
         }
@@ -232,14 +225,12 @@ struct ProxySlowlog {
 
     private static func writeCut(_ argv: [ByteBuffer], into arena: inout ByteBuffer) -> Int {
         let start = arena.writerIndex
-        let count = min(argv.count, maxArguments)
+        let count = SlowlogForm.keptCount(of: argv.count)
         arena.writeRESPHeader(.array, count)
         for index in 0..<count {
             if count != argv.count && index == count - 1 {
-                arena.writeRESPBulkString("... (\(argv.count - count + 1) more arguments)")
-            } else if argv[index].readableBytes > maxArgumentBytes {
-                var cut = argv[index].getSlice(at: argv[index].readerIndex, length: maxArgumentBytes) ?? ByteBuffer()
-                cut.writeString("... (\(argv[index].readableBytes - maxArgumentBytes) more bytes)")
+                arena.writeRESPBulkString(SlowlogForm.moreArguments(of: argv.count))
+            } else if let cut = SlowlogForm.cut(argv[index]) {
                 arena.writeRESPBulkString(cut)
             } else {
                 arena.writeRESPBulkString(argv[index])
