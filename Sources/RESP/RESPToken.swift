@@ -196,6 +196,13 @@ public struct RESPToken: Hashable, Sendable {
 extension ByteBuffer {
     /// Parses the readable bytes as a Redis integer (`string2ll` rules), or nil.
     public func parseInt64() -> Int64? {
-        withUnsafeReadableBytes { ASCII.parseInt64($0, 0, $0.count) }
+        withUnsafeReadableBytes { $0.parseInt64() }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Parses the bytes as a Redis integer (`string2ll` rules), or nil.
+    public func parseInt64() -> Int64? {
+        ASCII.parseInt64(self, 0, count)
     }
 }

@@ -392,8 +392,9 @@ struct KeysTests {
     func restoreFuzz() {
         var random = SeededGenerator(seed: 1234)
         let samples: [RedisObject] = [
-            .string(ByteBuffer(string: String(repeating: "abcdefgh", count: 20))),
-            .string(ByteBuffer(string: "12345")),
+            .string(.buffer(ByteBuffer(string: String(repeating: "abcdefgh", count: 20)))),
+            .string(CompactBytes(compacting: ByteBuffer(string: "12345"))),
+            .string(CompactBytes(compacting: ByteBuffer(string: "short value"))),
             .list(ListObject.dumpMake((0..<50).map { ByteBuffer(string: "item\($0)") })),
             .hash(HashObject(entries: (0..<20).map { (field: ByteBuffer(string: "f\($0)"), value: ByteBuffer(string: "\($0 * 1000)")) })),
             .set(SetObject(members: (0..<20).map { ByteBuffer(string: "\($0 * 70000)") })),

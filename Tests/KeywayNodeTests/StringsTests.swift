@@ -295,7 +295,7 @@ struct StringsTests {
         #expect(run(["GETDEL", "f"]) == [["DEL", "f"]])
         #expect(run(["EXPIRE", "k", "-1"]) == [["DEL", "k"]])
         #expect(run(["DEL", "k"]) == [])
-        let payload = dumpPayload(.string(ByteBuffer(string: "v")))
+        let payload = dumpPayload(.string(CompactBytes(compacting: ByteBuffer(string: "v"))))
         let restored = run([ByteBuffer(string: "RESTORE"), ByteBuffer(string: "r"), ByteBuffer(string: "5000"), payload])
         #expect(restored.first?.count == 5)
         #expect(restored.first?[2] == String(now + 5_000))

@@ -514,10 +514,12 @@ final class RestoredAccessTimes: @unchecked Sendable {
         weak var database: Database?
     }
 
-    /// An identity for a stored value: the object for aggregates, the storage address for strings.
+    /// An identity for a stored value: the object for aggregates, the storage address for strings held in a
+    /// buffer (as restored ones are), 0 for inline strings (stored since by SET, INCR...).
     private static func identity(of object: RedisObject) -> Int {
         switch object {
-        case .string(let value): return value.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) }
+        case .string(.inline): return 0
+        case .string(.buffer(let value)): return value.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) }
         case .list(let list): return Int(bitPattern: ObjectIdentifier(list))
         case .hash(let hash): return Int(bitPattern: ObjectIdentifier(hash))
         case .set(let set): return Int(bitPattern: ObjectIdentifier(set))

@@ -22,7 +22,7 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
             inv.reply.integer(0)
             return
         }
-        inv.db.insert(key, .string(inv.args[2].compacted()))
+        inv.db.insert(key, .string(CompactBytes(compacting: inv.args[2])))
         inv.touched(key)
         inv.propagateAsIs()
         inv.reply.integer(1)
@@ -40,7 +40,7 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
     handlers.register("getset") { (inv: inout Invocation) throws(RedisError) in
         let key = inv.args[1]
         try replyStringValue(&inv, inv.lookupRead(key))
-        inv.db.insert(key, .string(inv.args[2].compacted()))
+        inv.db.insert(key, .string(CompactBytes(compacting: inv.args[2])))
         inv.touched(key)
         inv.propagate([ByteBuffer(string: "SET"), key, inv.args[2]])
     }
@@ -92,7 +92,7 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
     handlers.register("mset") { (inv: inout Invocation) throws(RedisError) in
         guard inv.args.count % 2 == 1 else { throw .wrongArity("mset") }
         for i in stride(from: 1, to: inv.args.count, by: 2) {
-            inv.db.insert(inv.args[i], .string(inv.args[i + 1].compacted()))
+            inv.db.insert(inv.args[i], .string(CompactBytes(compacting: inv.args[i + 1])))
             inv.touched(inv.args[i])
         }
         inv.propagateAsIs()
@@ -105,7 +105,7 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
             return
         }
         for i in stride(from: 1, to: inv.args.count, by: 2) {
-            inv.db.insert(inv.args[i], .string(inv.args[i + 1].compacted()))
+            inv.db.insert(inv.args[i], .string(CompactBytes(compacting: inv.args[i + 1])))
             inv.touched(inv.args[i])
         }
         inv.propagateAsIs()
@@ -132,7 +132,7 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
         switch existing {
         case nil: break
         case .string(let value)?:
-            guard let parsed = LongDouble.parse(value) else { throw .notFloat }
+            guard let parsed = LongDouble.parse(value.buffer) else { throw .notFloat }
             current = parsed
         default: throw .wrongType
         }
@@ -141,7 +141,7 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
         guard result.isFinite else { throw RedisError("ERR increment would produce NaN or Infinity") }
         let text = LongDouble.formatHumanFriendly(result)
         let stored = StringEncoding.embstrValue(text)
-        inv.db.insert(key, .string(stored), keepTTL: true)
+        inv.db.insert(key, .string(.buffer(stored)), keepTTL: true)
         inv.touched(key)
         inv.reply.bulk(stored)
         inv.propagate([ByteBuffer(string: "SET"), key, stored, ByteBuffer(string: "KEEPTTL")])
@@ -154,7 +154,7 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
             do throws(RedisError) {
                 try checkStringLength(inv, value.readableBytes, suffix.readableBytes)
             } catch {
-                inv.db.set(key, .string(value), keepTTL: true)
+                inv.db.set(key, .string(.buffer(value)), keepTTL: true)
                 throw error
             }
             if value.readerIndex != 1 {
@@ -162,9 +162,9 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
             }
             value.writeImmutableBuffer(suffix)
             total = value.readableBytes
-            inv.db.set(key, .string(value), keepTTL: true)
+            inv.db.set(key, .string(.buffer(value)), keepTTL: true)
         } else {
-            inv.db.insert(key, .string(suffix.compacted()))
+            inv.db.insert(key, .string(CompactBytes(compacting: suffix)))
             total = suffix.readableBytes
         }
         inv.touched(key)
@@ -195,13 +195,13 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
         if var value = try detachString(&inv, key) {
             do throws(RedisError) {
                 guard patch.readableBytes > 0 else {
-                    inv.db.set(key, .string(value), keepTTL: true)
+                    inv.db.set(key, .string(.buffer(value)), keepTTL: true)
                     inv.reply.integer(value.readableBytes)
                     return
                 }
                 try checkStringLength(inv, offset, Int64(patch.readableBytes))
             } catch {
-                inv.db.set(key, .string(value), keepTTL: true)
+                inv.db.set(key, .string(.buffer(value)), keepTTL: true)
                 throw error
             }
             if value.readerIndex != 1 {
@@ -210,7 +210,7 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
             }
             apply(&value)
             length = value.readableBytes
-            inv.db.set(key, .string(value), keepTTL: true)
+            inv.db.set(key, .string(.buffer(value)), keepTTL: true)
         } else {
             guard patch.readableBytes > 0 else {
                 inv.reply.integer(0)
@@ -220,7 +220,7 @@ func registerStringCommands(_ handlers: inout CommandHandlers) {
             var value = StringEncoding.rawValue(ByteBuffer(), extraCapacity: Int(offset) + patch.readableBytes)
             apply(&value)
             length = value.readableBytes
-            inv.db.insert(key, .string(value))
+            inv.db.insert(key, .string(.buffer(value)))
         }
         inv.touched(key)
         inv.propagateAsIs()
@@ -311,7 +311,7 @@ private func setGeneric(
             return
         }
     }
-    inv.db.insert(key, .string(value.compacted()), keepTTL: options.keepTTL)
+    inv.db.insert(key, .string(CompactBytes(compacting: value)), keepTTL: options.keepTTL)
     if let when { inv.db.setExpiry(key, at: when) }
     inv.touched(key)
     if let when {
@@ -334,10 +334,10 @@ private func detachString(_ inv: inout Invocation, _ key: ByteBuffer) throws(Red
     let value: ByteBuffer
     switch inv.lookupWrite(key) {
     case nil: return nil
-    case .string(let stored)?: value = stored
+    case .string(let stored)?: value = stored.buffer
     default: throw .wrongType
     }
-    inv.db.set(key, .string(ByteBuffer()), keepTTL: true)
+    inv.db.set(key, .string(.inline(0, 0, 0, 0)), keepTTL: true)
     return value
 }
 
@@ -368,12 +368,10 @@ private func incrementBy(_ inv: inout Invocation, _ increment: Int64) throws(Red
     var current: Int64 = 0
     let db = inv.db
     let position = db.position(of: key, now: inv.now, effects: &inv.effects)
-    var stored: ByteBuffer?
     if let position {
         guard case .string(let value) = db.value(at: position) else { throw .wrongType }
         guard let parsed = value.parseInt64() else { throw .notInteger }
         current = parsed
-        stored = value
     }
     if (increment < 0 && current < 0 && increment < Int64.min - current)
         || (increment > 0 && current > 0 && increment > Int64.max - current)
@@ -381,25 +379,17 @@ private func incrementBy(_ inv: inout Invocation, _ increment: Int64) throws(Red
         throw .overflow
     }
     let result = current + increment
-    if let position, var value = stored {
-        // Rewrite the stored buffer in place: the placeholder leaves it uniquely referenced (no allocation).
-        stored = nil
-        db.replaceValue(at: position, with: .string(placeholderBuffer))
-        value.clear()
-        value.writeDecimal(result)
-        db.replaceValue(at: position, with: .string(value))
+    // The decimal form of any Int64 is stored inline: no allocation.
+    if let position {
+        db.replaceValue(at: position, with: .string(CompactBytes(decimal: result)))
     } else {
-        var value = ByteBufferAllocator().buffer(capacity: 20)
-        value.writeDecimal(result)
-        db.insert(key, .string(value), keepTTL: true)
+        db.insert(key, .string(CompactBytes(decimal: result)), keepTTL: true)
     }
     inv.touched(key)
     inv.propagateAsIs()
     inv.reply.integer(result)
 }
 
-/// What a key holds for the instant its value is updated in place.
-private let placeholderBuffer = ByteBuffer()
 
 /// INCRBYFLOAT's arithmetic in C's `long double`, parsed and printed as Redis does.
 enum LongDouble {
@@ -457,7 +447,7 @@ private func getRange(_ inv: inout Invocation) throws(RedisError) {
     case nil:
         inv.reply.bulk(ByteBuffer())
         return
-    case .string(let v)?: value = v
+    case .string(let v)?: value = v.buffer
     default: throw .wrongType
     }
     let length = Int64(value.readableBytes)
@@ -484,9 +474,9 @@ private func longestCommonSubsequence(_ inv: inout Invocation) throws(RedisError
     var a = ByteBuffer()
     var b = ByteBuffer()
     switch (first, second) {
-    case (.string(let x)?, .string(let y)?): (a, b) = (x, y)
-    case (.string(let x)?, nil): a = x
-    case (nil, .string(let y)?): b = y
+    case (.string(let x)?, .string(let y)?): (a, b) = (x.buffer, y.buffer)
+    case (.string(let x)?, nil): a = x.buffer
+    case (nil, .string(let y)?): b = y.buffer
     case (nil, nil): break
     default: throw RedisError("ERR The specified keys must contain string values")
     }

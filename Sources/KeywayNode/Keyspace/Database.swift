@@ -166,45 +166,29 @@ final class Database {
 /// keys) are held inline, with no allocation and no pointer to follow; longer ones in a buffer of their own.
 /// With plain ByteBuffer keys, every probe of a large table cost cache misses two pointers away.
 struct KeyspaceKey: Hashable {
-    private enum Bytes {
-        /// Up to 24 bytes, little-endian in three words (zero-padded), and the length.
-        case inline(UInt64, UInt64, UInt64, UInt8)
-        case buffer(ByteBuffer)
-    }
-
-    static let inlineCapacity = 24
-
-    private let bytes: Bytes
+    private let bytes: CompactBytes
     let hash: Int
 
     /// A key for `buffer`'s readable bytes (for a lookup it may be a slice of a request; see `compacted`).
     @inline(__always)
     init(_ buffer: ByteBuffer) {
-        let count = buffer.readableBytes
+        let bytes = CompactBytes(referencing: buffer)
         var hasher = Hasher()
-        if count <= Self.inlineCapacity {
-            var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
-            buffer.withUnsafeReadableBytes { source in
-                withUnsafeMutableBytes(of: &words) { target in
-                    if let base = source.baseAddress, count > 0 {
-                        target.baseAddress?.copyMemory(from: base, byteCount: count)
-                    }
-                }
-            }
-            hasher.combine(words.0)
-            hasher.combine(words.1)
-            hasher.combine(words.2)
-            hasher.combine(UInt8(count))
-            self.bytes = .inline(words.0, words.1, words.2, UInt8(count))
-        } else {
+        switch bytes {
+        case .inline(let w0, let w1, let w2, let count):
+            hasher.combine(w0)
+            hasher.combine(w1)
+            hasher.combine(w2)
+            hasher.combine(count)
+        case .buffer(let buffer):
             buffer.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
-            self.bytes = .buffer(buffer)
         }
+        self.bytes = bytes
         self.hash = hasher.finalize()
     }
 
     @inline(__always)
-    private init(bytes: Bytes, hash: Int) {
+    private init(bytes: CompactBytes, hash: Int) {
         self.bytes = bytes
         self.hash = hash
     }
@@ -224,34 +208,27 @@ struct KeyspaceKey: Hashable {
     }
 
     /// The key's bytes as a buffer (allocated for an inline key).
-    var buffer: ByteBuffer {
-        switch bytes {
-        case .buffer(let buffer):
-            return buffer
-        case .inline(let w0, let w1, let w2, let count):
-            var words = (w0, w1, w2)
-            var buffer = ByteBufferAllocator().buffer(capacity: Int(count))
-            _ = withUnsafeBytes(of: &words) { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0.prefix(Int(count)))) }
-            return buffer
-        }
-    }
+    var buffer: ByteBuffer { bytes.buffer }
 
     @inline(__always)
     static func == (lhs: KeyspaceKey, rhs: KeyspaceKey) -> Bool {
-        guard lhs.hash == rhs.hash else { return false }
-        switch (lhs.bytes, rhs.bytes) {
-        case (.inline(let a0, let a1, let a2, let a3), .inline(let b0, let b1, let b2, let b3)):
-            return a0 == b0 && a1 == b1 && a2 == b2 && a3 == b3
-        case (.buffer(let a), .buffer(let b)):
-            return a == b
-        default:
-            return false
-        }
+        lhs.hash == rhs.hash && lhs.bytes == rhs.bytes
     }
 
     @inline(__always)
     func hash(into hasher: inout Hasher) {
         hasher.combine(hash)
+    }
+
+    /// What `Dictionary` and `Set` hash with. `hash` is already a SipHash of the bytes (seeded per process), so
+    /// mixing in the table's seed with a multiply-xorshift finalizer (SplitMix64's) spreads keys as well as a
+    /// second SipHash round would, for a fraction of its cost on every lookup.
+    @inline(__always)
+    func _rawHashValue(seed: Int) -> Int {
+        var z = UInt64(bitPattern: Int64(hash ^ seed))
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int(bitPattern: UInt(z ^ (z >> 31)))
     }
 }
 

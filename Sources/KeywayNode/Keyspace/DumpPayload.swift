@@ -111,6 +111,16 @@ enum StringEncoding {
         }
     }
 
+    /// A stored value's encoding: inline values were stored unmarked (SET, INCR...), so theirs follows the content.
+    static func of(_ value: CompactBytes) -> StringEncoding {
+        switch value {
+        case .buffer(let buffer): return of(buffer)
+        case .inline:
+            if let number = value.parseInt64() { return .int(number) }
+            return value.readableBytes <= EncodingLimits.embstrSizeLimit ? .embstr : .raw
+        }
+    }
+
     static func of(_ value: ByteBuffer) -> StringEncoding {
         switch value.readerIndex {
         case 1: return .raw
@@ -564,7 +574,7 @@ private struct RDBReader {
         let object: RedisObject?
         switch type {
         case RDBType.string:
-            object = readBuffer().map { .string($0) }
+            object = readBuffer().map { .string(.buffer($0)) }
         case RDBType.list:
             guard let count = readCount() else { return nil }
             var elements: [ByteBuffer] = []

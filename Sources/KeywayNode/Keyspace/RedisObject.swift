@@ -4,7 +4,7 @@ import OrderedCollections
 
 /// A value stored under a key. Aggregates are reference types so that commands mutate them in place.
 enum RedisObject {
-    case string(ByteBuffer)
+    case string(CompactBytes)
     case list(ListObject)
     case hash(HashObject)
     case set(SetObject)
