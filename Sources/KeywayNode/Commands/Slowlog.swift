@@ -77,9 +77,10 @@ struct CommandTicket {
 
 extension NodeState {
     /// Called by the dispatcher under the lock before each request (even one rejected before it runs).
+    /// `now` is the monotonic clock if the caller has just read it (the end of the previous command of a
+    /// pipelined run, which `commandDidRun` returns), saving one clock read per command.
     @inline(__always)
-    func commandWillRun(session: ClientSession, reply: ReplyWriter) -> CommandTicket {
-        let now = Self.monotonicNanoseconds()
+    func commandWillRun(session: ClientSession, reply: ReplyWriter, now: UInt64 = monotonicNanoseconds()) -> CommandTicket {
         session.lastInteractionNanoseconds = now
         return CommandTicket(started: now, replyStart: reply.buffer.writerIndex)
     }
@@ -88,11 +89,14 @@ extension NodeState {
     /// rejected as unknown or with a wrong arity): records INFO commandstats/errorstats, net bytes, the slow
     /// log and MONITOR, and drops the reply when CLIENT REPLY OFF/SKIP says so. `number` is the spec's
     /// `CommandNumbers` number.
+    /// Returns the monotonic clock it read when the command ended.
+    @discardableResult
     func commandDidRun(
         _ ticket: CommandTicket, spec: CommandSpec?, number: Int?, args: [ByteBuffer], session: ClientSession,
         reply: inout ReplyWriter
-    ) {
-        let microseconds = (Self.monotonicNanoseconds() &- ticket.started) / 1000
+    ) -> UInt64 {
+        let ended = Self.monotonicNanoseconds()
+        let microseconds = (ended &- ticket.started) / 1000
         let replyBytes = reply.buffer.writerIndex - ticket.replyStart
         var failed = false
         if replyBytes > 0, reply.buffer.getInteger(at: ticket.replyStart, as: UInt8.self) == UInt8(ascii: "-") {
@@ -132,6 +136,7 @@ extension NodeState {
             session.replyMode = .on
         }
         stats.netOutputBytes += reply.buffer.writerIndex - ticket.replyStart
+        return ended
     }
 
 

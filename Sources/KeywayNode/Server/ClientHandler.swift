@@ -149,6 +149,8 @@ final class ClientHandler: ChannelInboundHandler {
         }
         var locked = false
         var commandsUnderLock = 0
+        // The end of the previous command under this hold of the lock is the start of the next.
+        var clock: UInt64 = 0
         var index = 0
         while index < batch.count && !closing {
             if blocked {
@@ -165,8 +167,9 @@ final class ClientHandler: ChannelInboundHandler {
             if !locked {
                 node.lock.lock()
                 locked = true
+                clock = 0
             }
-            _ = runLocked(batch[index])
+            _ = runLocked(batch[index], clock: &clock)
             index += 1
             commandsUnderLock += 1
             if reply.buffer.readableBytes >= flushThreshold || commandsUnderLock >= maxCommandsPerLock {
@@ -188,11 +191,11 @@ final class ClientHandler: ChannelInboundHandler {
         }
     }
 
-    /// Runs one request; the caller holds the node lock.
-    private func runLocked(_ request: RESPRequest) -> CommandOutcome {
+    /// Runs one request; the caller holds the node lock (`clock`: see `Dispatcher.executeLocked`).
+    private func runLocked(_ request: RESPRequest, clock: inout UInt64) -> CommandOutcome {
         guard let session else { return .replyAndClose }
         reply.resp3 = session.resp3
-        let outcome = dispatcher.executeLocked(request.arguments, session: session, reply: &reply)
+        let outcome = dispatcher.executeLocked(request.arguments, session: session, reply: &reply, clock: &clock)
         switch outcome {
         case .reply: break
         case .replyAndClose: closing = true
@@ -263,12 +266,14 @@ final class ClientHandler: ChannelInboundHandler {
         reply.buffer.writeImmutableBuffer(buffer)
         var locked = false
         var commandsUnderLock = 0
+        var clock: UInt64 = 0
         while !blocked, !closing, let request = waitingRequests.popFirst() {
             if !locked {
                 node.lock.lock()
                 locked = true
+                clock = 0
             }
-            _ = runLocked(request)
+            _ = runLocked(request, clock: &clock)
             commandsUnderLock += 1
             if commandsUnderLock >= maxCommandsPerLock || reply.buffer.readableBytes >= flushThreshold {
                 node.lock.unlock()

@@ -68,6 +68,22 @@ final class NodeState: @unchecked Sendable {
         }
     }
 
+    /// The real-time clock (nanoseconds since the Unix epoch) at a monotonic instant, both read together at most
+    /// a millisecond ago: commands' `now` comes from the monotonic time already read for their statistics.
+    private var realtimeBase: (monotonic: UInt64, realtime: Int64) = (0, 0)
+
+    /// Milliseconds since the Unix epoch at `monotonic` (a recent `monotonicNanoseconds()`). Called under the lock.
+    @inline(__always)
+    func realtimeMilliseconds(atMonotonic monotonic: UInt64) -> Int64 {
+        if monotonic &- realtimeBase.monotonic > 1_000_000 {
+            var ts = timespec()
+            clock_gettime(CLOCK_REALTIME, &ts)
+            realtimeBase = (Self.monotonicNanoseconds(), Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+        }
+        let elapsed = Int64(bitPattern: monotonic) &- Int64(bitPattern: realtimeBase.monotonic)
+        return (realtimeBase.realtime &+ elapsed) / 1_000_000
+    }
+
     /// Milliseconds since the Unix epoch.
     static func nowMilliseconds() -> Int64 {
         var ts = timespec()
