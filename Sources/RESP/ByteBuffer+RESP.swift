@@ -4,31 +4,51 @@ extension ByteBuffer {
     /// Writes a decimal integer without going through `String`.
     @inlinable
     public mutating func writeDecimal(_ value: Int64) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { Self._storeDecimal(value, into: $0, at: 0) }
+    }
+
+    /// Stores the decimal form of `value` (at most 20 bytes) at `offset` of `out`; returns its length.
+    @inlinable
+    @inline(__always)
+    static func _storeDecimal(_ value: Int64, into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
         if value >= 0 && value < 10 {
-            writeInteger(UInt8(truncatingIfNeeded: value) &+ 0x30)
-            return
+            out[offset] = UInt8(truncatingIfNeeded: value) &+ 0x30
+            return 1
         }
         var magnitude = value.magnitude
-        // 20 digits and a sign fit any Int64.
-        writeWithUnsafeMutableBytes(minimumWritableBytes: 21) { out in
-            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-            return withUnsafeMutableBytes(of: &digits) { scratch in
-                var i = scratch.count
-                repeat {
-                    i &-= 1
-                    scratch[i] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
-                    magnitude /= 10
-                } while magnitude > 0
-                var n = 0
-                if value < 0 {
-                    out[0] = 0x2D
-                    n = 1
-                }
-                let count = scratch.count &- i
-                for j in 0..<count { out[n &+ j] = scratch[i &+ j] }
-                return n &+ count
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &digits) { scratch in
+            var i = scratch.count
+            repeat {
+                i &-= 1
+                scratch[i] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+                magnitude /= 10
+            } while magnitude > 0
+            var n = offset
+            if value < 0 {
+                out[n] = 0x2D
+                n &+= 1
             }
+            while i < scratch.count {
+                out[n] = scratch[i]
+                n &+= 1
+                i &+= 1
+            }
+            return n &- offset
         }
+    }
+
+    /// Stores `type`, the decimal `count` and CRLF at `offset` of `out` (at most 23 bytes); returns the length.
+    @inlinable
+    @inline(__always)
+    static func _storeRESPHeader(
+        _ type: RESPTypeIdentifier, _ count: Int, into out: UnsafeMutableRawBufferPointer, at offset: Int
+    ) -> Int {
+        out[offset] = type.rawValue
+        let digits = _storeDecimal(Int64(count), into: out, at: offset &+ 1)
+        out[offset &+ 1 &+ digits] = 0x0D
+        out[offset &+ 2 &+ digits] = 0x0A
+        return digits &+ 3
     }
 
     @inlinable
@@ -76,25 +96,39 @@ extension ByteBuffer {
     /// `:value\r\n`
     @inlinable
     public mutating func writeRESPInteger(_ value: Int64) {
-        writeInteger(RESPTypeIdentifier.integer.rawValue)
-        writeDecimal(value)
-        writeCRLF()
+        // Every frame writer here makes one write to the buffer (one capacity and exclusivity check).
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 23) { out in
+            Self._storeRESPHeader(.integer, Int(value), into: out, at: 0)
+        }
     }
 
     /// A header of an aggregate or bulk frame: the type byte, a count or length, `\r\n`.
     @inlinable
     public mutating func writeRESPHeader(_ type: RESPTypeIdentifier, _ count: Int) {
-        writeInteger(type.rawValue)
-        writeDecimal(Int64(count))
-        writeCRLF()
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 23) { out in
+            Self._storeRESPHeader(type, count, into: out, at: 0)
+        }
     }
 
     /// `$len\r\nbytes\r\n`
     @inlinable
     public mutating func writeRESPBulkString(_ bytes: ByteBuffer) {
-        writeRESPHeader(.bulkString, bytes.readableBytes)
-        writeImmutableBuffer(bytes)
-        writeCRLF()
+        bytes.withUnsafeReadableBytes { writeRESPBulkString(bytes: $0) }
+    }
+
+    /// `$len\r\nbytes\r\n` from raw bytes, in one write.
+    @inlinable
+    public mutating func writeRESPBulkString(bytes: UnsafeRawBufferPointer) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count &+ 25) { out in
+            let header = Self._storeRESPHeader(.bulkString, bytes.count, into: out, at: 0)
+            if let source = bytes.baseAddress, bytes.count > 0 {
+                (out.baseAddress! + header).copyMemory(from: source, byteCount: bytes.count)
+            }
+            let end = header &+ bytes.count
+            out[end] = 0x0D
+            out[end &+ 1] = 0x0A
+            return end &+ 2
+        }
     }
 
     /// `$len\r\nbytes\r\n` from raw bytes.

@@ -232,6 +232,28 @@ import Testing
             var out = ByteBuffer()
             out.writeDecimal(value)
             #expect(String(buffer: out) == String(value))
+            var frame = ByteBuffer()
+            frame.writeRESPInteger(value)
+            #expect(String(buffer: frame) == ":\(value)\r\n")
+            if value >= 0 {
+                var header = ByteBuffer()
+                header.writeRESPHeader(.array, Int(value))
+                #expect(String(buffer: header) == "*\(value)\r\n")
+            }
+        }
+    }
+
+    @Test func writesBulkStringsOfEverySizeFromSlices() {
+        for size in [0, 1, 9, 10, 99, 100, 4095, 4096, 70_000, 1 << 20] {
+            let payload = String(repeating: "a", count: size)
+            var source = ByteBuffer(string: "prefix" + payload + "suffix")
+            source.moveReaderIndex(forwardBy: 6)
+            source.moveWriterIndex(to: source.writerIndex - 6)
+            var out = ByteBuffer(string: "+x\r\n")
+            out.writeRESPBulkString(source)
+            source.withUnsafeReadableBytes { out.writeRESPBulkString(bytes: $0) }
+            let frame = "$\(size)\r\n\(payload)\r\n"
+            #expect(String(buffer: out) == "+x\r\n" + frame + frame)
         }
     }
 
