@@ -29,7 +29,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Number of databases in standalone mode (default 16).")
     var databases: Int?
 
-    @Option(help: "Event loop threads (default: one per core).")
+    @Option(help: "Event loop threads (default: one per core but one, at least one).")
     var threads: Int?
 
     @Option(help: "Maximum number of connected clients (default 10000).")

@@ -14,7 +14,7 @@ struct ProxyOptions: ParsableArguments {
     @Option(help: "Address to listen on.")
     var bind = "127.0.0.1"
 
-    @Option(help: "Event loop threads (default: one per core).")
+    @Option(help: "Event loop threads (default: one per core but one, at least one).")
     var threads: Int?
 
     @Option(help: "Seconds between full topology refreshes.")

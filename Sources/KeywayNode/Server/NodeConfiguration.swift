@@ -1,4 +1,5 @@
 import Foundation
+import ClusterModel
 import RESP
 
 /// Settings of a `keyway node`; each has a command-line flag or a config-file directive, and most can change at
@@ -11,8 +12,8 @@ public struct NodeConfiguration: Sendable {
     public var directory: String = "."
     /// Number of databases in standalone mode (cluster mode has only db 0, as Redis).
     public var databases = 16
-    /// Event loops serving clients; defaults to one per core.
-    public var threads = System.coreCountForNIO
+    /// Event loops serving clients; defaults to one per core but one (`EventLoopThreads.default`).
+    public var threads = EventLoopThreads.default
     /// Maximum connected clients (`maxclients`).
     public var maxClients = 10_000
     /// Maximum bytes buffered from a client that has not sent a complete command (`client-query-buffer-limit`).
@@ -210,11 +211,4 @@ public struct KeyspaceEventClasses: OptionSet, Sendable, Hashable {
         if contains(.keyMiss) { text += "m" }
         return text
     }
-}
-
-import NIOCore
-
-extension System {
-    /// The number of cores, as SwiftNIO counts them.
-    static var coreCountForNIO: Int { System.coreCount }
 }

@@ -19,7 +19,7 @@ public struct ProxyConfiguration: Sendable {
     /// Cluster nodes to discover the topology from.
     public var seeds: [Endpoint] = []
     /// Event loops (threads); each owns its clients and its own backend connections.
-    public var threads = System.coreCount
+    public var threads = EventLoopThreads.default
     /// Full topology refresh period.
     public var refreshInterval: TimeAmount = .seconds(10)
     /// Minimum time between two refreshes triggered by MOVED replies or failed backends.
