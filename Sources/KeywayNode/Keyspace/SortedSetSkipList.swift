@@ -1,10 +1,16 @@
 import Foundation
 import NIOCore
 
-/// One level of a skip list node: the next node at that level and how many nodes the link skips.
+/// One level of a skip list node: the next node at that level, how many nodes the link skips, and the next
+/// node's score. With the score in the link, a walk decides whether to step forward without touching the next
+/// node (one cache miss per step instead of two: the next node's levels lie in another cache line than its
+/// score); the next node is read only on equal scores.
 struct ZSkipLevel {
     var forward: ZSkipNode?
     var span: Int
+    /// `forward`'s score (meaningless when `forward` is nil). -0 and 0 compare equal, so a score normalized in
+    /// place from -0 to 0 (`convertToListpackIfNeeded`) leaves every comparison unchanged.
+    var forwardScore: Double
 }
 
 /// The fixed part of a skip list node.
@@ -23,7 +29,7 @@ final class ZSkipNode: ManagedBuffer<ZSkipNodeHeader, ZSkipLevel> {
         }
         let node = unsafeDowncast(buffer, to: ZSkipNode.self)
         node.withUnsafeMutablePointerToElements { levels in
-            levels.initialize(repeating: ZSkipLevel(forward: nil, span: 0), count: level)
+            levels.initialize(repeating: ZSkipLevel(forward: nil, span: 0, forwardScore: 0), count: level)
         }
         return node
     }
@@ -49,7 +55,15 @@ final class ZSkipNode: ManagedBuffer<ZSkipNodeHeader, ZSkipLevel> {
         withUnsafeMutablePointerToElements { $0[level].forward }
     }
     @inline(__always) func setForward(_ level: Int, _ node: ZSkipNode?) {
-        withUnsafeMutablePointerToElements { $0[level].forward = node }
+        let score = node?.score ?? 0
+        withUnsafeMutablePointerToElements {
+            $0[level].forward = node
+            $0[level].forwardScore = score
+        }
+    }
+    /// Records a new score of the next node at `level` (after an in-place score change).
+    @inline(__always) func setForwardScore(_ level: Int, _ score: Double) {
+        withUnsafeMutablePointerToElements { $0[level].forwardScore = score }
     }
     @inline(__always) func span(_ level: Int) -> Int {
         withUnsafeMutablePointerToElements { $0[level].span }
@@ -58,10 +72,29 @@ final class ZSkipNode: ManagedBuffer<ZSkipNodeHeader, ZSkipLevel> {
         withUnsafeMutablePointerToElements { $0[level].span = span }
     }
 
-    /// Whether this node sorts before (`score`, `member`).
-    @inline(__always) func precedes(score: Double, member: ByteBuffer) -> Bool {
-        let own = header.score
-        return own < score || (own == score && header.member.lexCompare(member) < 0)
+    /// The next node at `level`, not retained: for walks during which no node is freed (the list's own links
+    /// keep every node alive). Reads the link's pointer directly, so the walk makes no reference-count traffic.
+    @inline(__always) func unretainedForward(_ level: Int) -> Unmanaged<ZSkipNode>? {
+        withUnsafeMutablePointerToElements { levels in
+            UnsafeRawPointer(levels + level).load(fromByteOffset: Self.forwardOffset, as: UnsafeRawPointer?.self)
+                .map { Unmanaged.fromOpaque($0) }
+        }
+    }
+
+    private static let forwardOffset = MemoryLayout<ZSkipLevel>.offset(of: \.forward)!
+
+    /// The next node at `level` if it sorts before (`score`, `member`), judged by the score cached in the link
+    /// (the next node itself is read only when the scores are equal); not retained, as `unretainedForward`.
+    @inline(__always) func forward(_ level: Int, ifBefore score: Double, _ member: ByteBuffer) -> Unmanaged<ZSkipNode>? {
+        withUnsafeMutablePointerToElements { levels in
+            let link = UnsafeRawPointer(levels + level)
+            guard let next = link.load(fromByteOffset: Self.forwardOffset, as: UnsafeRawPointer?.self) else { return nil }
+            let nextScore = levels[level].forwardScore
+            if nextScore < score { return Unmanaged.fromOpaque(next) }
+            guard nextScore == score else { return nil }
+            let node = Unmanaged<ZSkipNode>.fromOpaque(next)
+            return node._withUnsafeGuaranteedRef { $0.member.lexCompare(member) < 0 } ? node : nil
+        }
     }
 }
 
@@ -114,15 +147,15 @@ final class ZSkipList {
     func insert(score: Double, member: ByteBuffer) -> ZSkipNode {
         withUnsafeTemporaryAllocation(of: Unmanaged<ZSkipNode>.self, capacity: Self.maxLevel) { update in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.maxLevel) { rank in
-                var x = head
+                var x = Unmanaged.passUnretained(head)
                 var i = level - 1
                 while i >= 0 {
                     rank[i] = i == level - 1 ? 0 : rank[i + 1]
-                    while let next = x.forward(i), next.precedes(score: score, member: member) {
+                    while let next = x.forward(i, ifBefore: score, member) {
                         rank[i] += x.span(i)
                         x = next
                     }
-                    update[i] = Unmanaged.passUnretained(x)
+                    update[i] = x
                     i -= 1
                 }
                 let newLevel = randomLevel()
@@ -186,14 +219,14 @@ final class ZSkipList {
     private func findPredecessors(
         score: Double, member: ByteBuffer, update: UnsafeMutableBufferPointer<Unmanaged<ZSkipNode>>
     ) -> ZSkipNode {
-        var x = head
+        var x = Unmanaged.passUnretained(head)
         var i = level - 1
         while i >= 0 {
-            while let next = x.forward(i), next.precedes(score: score, member: member) { x = next }
-            update[i] = Unmanaged.passUnretained(x)
+            while let next = x.forward(i, ifBefore: score, member) { x = next }
+            update[i] = x
             i -= 1
         }
-        return x
+        return x.takeUnretainedValue()
     }
 
     /// Deletes the node with exactly (`score`, `member`); true if found.
@@ -223,6 +256,8 @@ final class ZSkipList {
             let nextOK = node.forward(0).map { $0.score > newScore } ?? true
             if previousOK && nextOK {
                 node.score = newScore
+                // The rightmost node before it at each of its levels links to it: their cached scores follow.
+                for i in 0..<node.levelCount { update[i].takeUnretainedValue().setForwardScore(i, newScore) }
                 return false
             }
             unlink(node, update: update)
@@ -234,17 +269,16 @@ final class ZSkipList {
 
     /// The 1-based rank of (`score`, `member`), or 0 if absent.
     func rank(score: Double, member: ByteBuffer) -> Int {
-        var x = head
+        let start = Unmanaged.passUnretained(head)
+        var x = start
         var rank = 0
         var i = level - 1
         while i >= 0 {
-            while let next = x.forward(i),
-                next.score < score || (next.score == score && next.member.lexCompare(member) <= 0)
-            {
+            while let next = x.forward(i), next.precedesOrEquals(score: score, member: member) {
                 rank += x.span(i)
                 x = next
             }
-            if x !== head && x.score == score && x.member.lexCompare(member) == 0 { return rank }
+            if x.toOpaque() != start.toOpaque() && x.equals(score: score, member: member) { return rank }
             i -= 1
         }
         return 0
@@ -339,6 +373,28 @@ final class ZSkipList {
     /// Deletes `node`, which must be in the list.
     func delete(_ node: ZSkipNode) {
         delete(score: node.score, member: node.member)
+    }
+}
+
+/// Walking the list without reference counting (see `ZSkipNode.unretainedForward`).
+extension Unmanaged where Instance == ZSkipNode {
+    @inline(__always) func forward(_ level: Int) -> Unmanaged<ZSkipNode>? {
+        _withUnsafeGuaranteedRef { $0.unretainedForward(level) }
+    }
+    @inline(__always) func span(_ level: Int) -> Int {
+        _withUnsafeGuaranteedRef { $0.span(level) }
+    }
+    @inline(__always) func forward(_ level: Int, ifBefore score: Double, _ member: ByteBuffer) -> Unmanaged<ZSkipNode>? {
+        _withUnsafeGuaranteedRef { $0.forward(level, ifBefore: score, member) }
+    }
+    @inline(__always) func precedesOrEquals(score: Double, member: ByteBuffer) -> Bool {
+        _withUnsafeGuaranteedRef { node in
+            let own = node.score
+            return own < score || (own == score && node.member.lexCompare(member) <= 0)
+        }
+    }
+    @inline(__always) func equals(score: Double, member: ByteBuffer) -> Bool {
+        _withUnsafeGuaranteedRef { $0.score == score && $0.member.lexCompare(member) == 0 }
     }
 }
 
