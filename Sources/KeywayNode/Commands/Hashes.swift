@@ -110,7 +110,7 @@ func registerHashCommands(_ handlers: inout CommandHandlers) {
         let hash = try inv.hashForWriteOrCreate(key)
         var value: Float80 = 0
         if let current = hash[inv.args[2]] {
-            guard let parsed = LongDouble.parse(current) else { throw RedisError("ERR hash value is not a float") }
+            guard let parsed = LongDouble.parse(current.buffer) else { throw RedisError("ERR hash value is not a float") }
             value = parsed
         }
         value += increment

@@ -25,7 +25,7 @@ func registerListCommands(_ handlers: inout CommandHandlers) {
         guard let list = try inv.listForWrite(key) else { throw .noSuchKey }
         let index = try inv.integer(2)
         guard let position = list.position(of: index) else { throw .indexOutOfRange }
-        list.items[position] = inv.args[3].compacted()
+        list.items[position] = CompactBytes(compacting: inv.args[3])
         inv.touched(key)
         inv.propagateAsIs()
         inv.reply.ok()
@@ -154,7 +154,7 @@ private func listPush(_ inv: inout Invocation, left: Bool, onlyIfExists: Bool) t
         // A new list may serve clients blocked on this key (Redis signals it in dbAdd).
         inv.effects.signalReady(key: key, db: inv.session.db)
     }
-    for index in 2..<inv.args.count { list.push(inv.args[index].compacted(), left: left) }
+    for index in 2..<inv.args.count { list.push(CompactBytes(compacting: inv.args[index]), left: left) }
     inv.touched(key)
     inv.propagateAsIs()
     inv.reply.integer(list.count)
@@ -214,7 +214,7 @@ private func propagateMove(
 
 /// `lmoveHandlePush`: pushes a moved element to the destination list, creating it when missing.
 private func pushMoved(
-    _ inv: inout Invocation, _ element: ByteBuffer, to destination: ByteBuffer, _ target: ListObject?, toLeft: Bool
+    _ inv: inout Invocation, _ element: CompactBytes, to destination: ByteBuffer, _ target: ListObject?, toLeft: Bool
 ) {
     let list: ListObject
     if let target {
@@ -388,13 +388,13 @@ private func listRemove(_ inv: inout Invocation) throws(RedisError) {
     let fromTail = requested < 0
     let limit = fromTail ? 0 &- requested : requested
     var removed: Int64 = 0
-    var kept = Deque<ByteBuffer>()
+    var kept = Deque<CompactBytes>()
     kept.reserveCapacity(list.count)
     if fromTail {
         var index = list.items.count - 1
         while index >= 0 {
             let item = list.items[index]
-            if (limit <= 0 || removed < limit) && item == element {
+            if (limit <= 0 || removed < limit) && item.equals(element) {
                 removed += 1
             } else {
                 kept.prepend(item)
@@ -403,7 +403,7 @@ private func listRemove(_ inv: inout Invocation) throws(RedisError) {
         }
     } else {
         for item in list.items {
-            if (limit <= 0 || removed < limit) && item == element {
+            if (limit <= 0 || removed < limit) && item.equals(element) {
                 removed += 1
             } else {
                 kept.append(item)
@@ -430,8 +430,8 @@ private func listInsert(_ inv: inout Invocation) throws(RedisError) {
     let key = inv.args[1]
     guard let list = try inv.listForWrite(key) else { return inv.reply.integer(0) }
     let pivot = inv.args[3]
-    guard let position = list.items.firstIndex(of: pivot) else { return inv.reply.integer(-1) }
-    list.items.insert(inv.args[4].compacted(), at: after ? position + 1 : position)
+    guard let position = list.items.firstIndex(where: { $0.equals(pivot) }) else { return inv.reply.integer(-1) }
+    list.items.insert(CompactBytes(compacting: inv.args[4]), at: after ? position + 1 : position)
     inv.touched(key)
     inv.propagateAsIs()
     inv.reply.integer(list.count)
@@ -483,7 +483,7 @@ private func listPosition(_ inv: inout Invocation) throws(RedisError) {
     var scanned: Int64 = 0
     var position = fromTail ? length - 1 : 0
     while position >= 0 && position < length && (maxLength == 0 || scanned < maxLength) {
-        if list.items[position] == element {
+        if list.items[position].equals(element) {
             matches += 1
             if matches >= rank {
                 found.append(position)

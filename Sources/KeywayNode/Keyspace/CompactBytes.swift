@@ -103,6 +103,17 @@ enum CompactBytes {
         withUnsafeReadableBytes { $0.parseInt64() }
     }
 
+    /// Whether the bytes are those of `other`'s readable bytes.
+    @inline(__always)
+    func equals(_ other: ByteBuffer) -> Bool {
+        switch self {
+        case .buffer(let buffer): return buffer == other
+        case .inline(_, _, _, let count):
+            guard Int(count) == other.readableBytes else { return false }
+            return withUnsafeReadableBytes { a in other.withUnsafeReadableBytes { b in a.elementsEqual(b) } }
+        }
+    }
+
     /// Same bytes (a short key is always inline and a long one never, so mixed cases compare unequal only when
     /// the lengths differ; for values, compared byte by byte).
     static func == (lhs: CompactBytes, rhs: CompactBytes) -> Bool {

@@ -157,14 +157,16 @@ enum StringEncoding {
 // MARK: - Access to the aggregate objects (kept small so that the object classes can change underneath)
 
 extension ListObject {
-    var dumpElements: Deque<ByteBuffer> { items }
-    static func dumpMake(_ elements: [ByteBuffer]) -> ListObject { ListObject(Deque(elements)) }
+    var dumpElements: Deque<CompactBytes> { items }
+    static func dumpMake(_ elements: [ByteBuffer]) -> ListObject {
+        ListObject(Deque(elements.lazy.map { CompactBytes(compacting: $0) }))
+    }
 }
 
 extension HashObject {
     var dumpCount: Int { count }
     func dumpForEach(_ body: (ByteBuffer, ByteBuffer) -> Void) {
-        for (field, value) in fields { body(field, value) }
+        for (field, value) in fields { body(field, value.buffer) }
     }
     /// A hash of `pairs`; nil if a field repeats (Redis refuses such payloads).
     static func dumpMake(_ pairs: [(ByteBuffer, ByteBuffer)]) -> HashObject? {
@@ -225,7 +227,7 @@ func duplicateObject(_ object: RedisObject) -> RedisObject {
     case .string(let value):
         return .string(value)
     case .list(let list):
-        return .list(ListObject.dumpMake(Array(list.dumpElements)))
+        return .list(ListObject(list.dumpElements))
     case .hash(let hash):
         var pairs: [(ByteBuffer, ByteBuffer)] = []
         pairs.reserveCapacity(hash.dumpCount)
@@ -401,7 +403,7 @@ private struct RDBWriter {
     }
 
     /// A quicklist of listpack nodes (`RDB_TYPE_LIST_QUICKLIST_2`), split as Redis splits a list built by RPUSH.
-    mutating func writeQuicklist(_ elements: Deque<ByteBuffer>) {
+    mutating func writeQuicklist(_ elements: Deque<CompactBytes>) {
         var nodes: [[UInt8]] = []
         var node = ListpackWriter()
         var nodeSize = 0

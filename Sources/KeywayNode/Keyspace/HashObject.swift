@@ -18,8 +18,9 @@ final class HashObject {
     /// `hash-max-listpack-value`.
     static let maxListpackValue = 64
 
-    /// Every field (hashed once, short ones inline: see `KeyspaceKey`) and its value, in reply order.
-    private var table: OrderedDictionary<KeyspaceKey, ByteBuffer> = [:]
+    /// Every field (hashed once, short ones inline: see `KeyspaceKey`) and its value (short ones inline too),
+    /// in reply order.
+    private var table: OrderedDictionary<KeyspaceKey, CompactBytes> = [:]
     /// True while the hash is small enough for Redis's listpack encoding (insertion order).
     private(set) var isListpack = true
 
@@ -35,7 +36,7 @@ final class HashObject {
     var isEmpty: Bool { table.isEmpty }
 
     /// Every field and its value, in reply order.
-    var fields: LazyMapSequence<OrderedDictionary<KeyspaceKey, ByteBuffer>, (field: ByteBuffer, value: ByteBuffer)> {
+    var fields: LazyMapSequence<OrderedDictionary<KeyspaceKey, CompactBytes>, (field: ByteBuffer, value: CompactBytes)> {
         table.lazy.map { (field: $0.key.buffer, value: $0.value) }
     }
 
@@ -45,14 +46,14 @@ final class HashObject {
     }
 
     /// The values, in reply order.
-    var values: OrderedDictionary<KeyspaceKey, ByteBuffer>.Values { table.values }
+    var values: OrderedDictionary<KeyspaceKey, CompactBytes>.Values { table.values }
     /// The encoding OBJECT ENCODING reports.
     var encodingName: String { isListpack ? "listpack" : "hashtable" }
 
-    subscript(field: ByteBuffer) -> ByteBuffer? { table[KeyspaceKey(field)] }
+    subscript(field: ByteBuffer) -> CompactBytes? { table[KeyspaceKey(field)] }
 
     /// The entry at `index` (`0..<count`), for random sampling.
-    func entry(at index: Int) -> (field: ByteBuffer, value: ByteBuffer) {
+    func entry(at index: Int) -> (field: ByteBuffer, value: CompactBytes) {
         let element = table.elements[index]
         return (element.key.buffer, element.value)
     }
@@ -69,7 +70,7 @@ final class HashObject {
     @discardableResult
     func set(_ field: ByteBuffer, _ value: ByteBuffer) -> Bool {
         convertIfTooLong(field.readableBytes, value.readableBytes)
-        let stored = value.compacted()
+        let stored = CompactBytes(compacting: value)
         let key = KeyspaceKey(field)
         if let index = table.index(forKey: key) {
             table.values[index] = stored

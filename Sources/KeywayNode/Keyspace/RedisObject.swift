@@ -24,11 +24,12 @@ enum RedisObject {
 
 /// A list: a deque of elements (O(1) push and pop at both ends, O(1) access by index).
 ///
-/// Elements are stored as `.compacted()` copies, never as slices of a client's read buffer.
+/// Elements are stored as `CompactBytes(compacting:)` (short ones inline, no allocation), never as slices of a
+/// client's read buffer.
 final class ListObject {
-    var items: Deque<ByteBuffer> = []
+    var items: Deque<CompactBytes> = []
     init() {}
-    init(_ items: Deque<ByteBuffer>) { self.items = items }
+    init(_ items: Deque<CompactBytes>) { self.items = items }
 
     var count: Int { items.count }
 
@@ -37,13 +38,13 @@ final class ListObject {
 
     /// Adds an element at the head (`left`) or the tail.
     @inline(__always)
-    func push(_ element: ByteBuffer, left: Bool) {
+    func push(_ element: CompactBytes, left: Bool) {
         if left { items.prepend(element) } else { items.append(element) }
     }
 
     /// Removes and returns the element at the head (`left`) or the tail.
     @inline(__always)
-    func pop(left: Bool) -> ByteBuffer? {
+    func pop(left: Bool) -> CompactBytes? {
         left ? items.popFirst() : items.popLast()
     }
 
