@@ -41,7 +41,7 @@ struct Dispatcher {
     func executeLocked(
         _ args: [ByteBuffer], session: ClientSession, reply: inout ReplyWriter, clock: inout UInt64
     ) -> CommandOutcome {
-        guard let first = args.first else { return .reply }
+        guard !args.isEmpty else { return .reply }
         if let pushes, session.subscriptionCount > 0 { pushes.drain(into: &reply.buffer) }
         node.stats.totalCommands += 1
         session.commandsProcessed += 1
@@ -51,7 +51,7 @@ struct Dispatcher {
         var resolved: CommandSpec?
         // The spec's number, looked up once for the handler and the statistics (each lookup copies the table).
         var number: Int?
-        switch resolve(args, first: first) {
+        switch resolve(args) {
         case .failure(let error):
             reject(error, args: args, session: session, reply: &reply)
             outcome = .reply
@@ -70,7 +70,7 @@ struct Dispatcher {
     }
 
     /// Finds the command (and subcommand) and checks its arity, with Redis's error texts.
-    func resolve(_ args: [ByteBuffer], first: ByteBuffer) -> Result<CommandSpec, RedisError> {
+    func resolve(_ args: [ByteBuffer]) -> Result<CommandSpec, RedisError> {
         do {
             return .success(try CommandTable.redis70.resolve(args))
         } catch {

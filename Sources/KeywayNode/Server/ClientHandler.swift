@@ -151,6 +151,8 @@ final class ClientHandler: ChannelInboundHandler {
         var commandsUnderLock = 0
         // The end of the previous command under this hold of the lock is the start of the next.
         var clock: UInt64 = 0
+        // Copied once per read rather than once per command (a copy retains and releases its references).
+        let dispatcher = self.dispatcher
         var index = 0
         while index < batch.count && !closing {
             if blocked {
@@ -169,7 +171,7 @@ final class ClientHandler: ChannelInboundHandler {
                 locked = true
                 clock = 0
             }
-            _ = runLocked(batch[index], clock: &clock)
+            _ = runLocked(batch[index].arguments, dispatcher: dispatcher, clock: &clock)
             index += 1
             commandsUnderLock += 1
             if reply.buffer.readableBytes >= flushThreshold || commandsUnderLock >= maxCommandsPerLock {
@@ -192,10 +194,11 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     /// Runs one request; the caller holds the node lock (`clock`: see `Dispatcher.executeLocked`).
-    private func runLocked(_ request: RESPRequest, clock: inout UInt64) -> CommandOutcome {
+    @inline(__always)
+    private func runLocked(_ arguments: [ByteBuffer], dispatcher: Dispatcher, clock: inout UInt64) -> CommandOutcome {
         guard let session else { return .replyAndClose }
         reply.resp3 = session.resp3
-        let outcome = dispatcher.executeLocked(request.arguments, session: session, reply: &reply, clock: &clock)
+        let outcome = dispatcher.executeLocked(arguments, session: session, reply: &reply, clock: &clock)
         switch outcome {
         case .reply: break
         case .replyAndClose: closing = true
@@ -267,13 +270,14 @@ final class ClientHandler: ChannelInboundHandler {
         var locked = false
         var commandsUnderLock = 0
         var clock: UInt64 = 0
+        let dispatcher = self.dispatcher
         while !blocked, !closing, let request = waitingRequests.popFirst() {
             if !locked {
                 node.lock.lock()
                 locked = true
                 clock = 0
             }
-            _ = runLocked(request, clock: &clock)
+            _ = runLocked(request.arguments, dispatcher: dispatcher, clock: &clock)
             commandsUnderLock += 1
             if commandsUnderLock >= maxCommandsPerLock || reply.buffer.readableBytes >= flushThreshold {
                 node.lock.unlock()
