@@ -32,6 +32,11 @@ struct SkipListTests {
         }
     }
 
+    @Test("The link's forward pointer is where walks read it")
+    func forwardOffset() {
+        #expect(MemoryLayout<ZSkipLevel>.offset(of: \.forward) == ZSkipNode.forwardOffset)
+    }
+
     private func check(_ zset: ZSetObject, _ model: [String: Double]) {
         let expected = model.sorted { $0.value < $1.value || ($0.value == $1.value && Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8)) }
         var actual: [(String, Double)] = []

@@ -81,7 +81,9 @@ final class ZSkipNode: ManagedBuffer<ZSkipNodeHeader, ZSkipLevel> {
         }
     }
 
-    private static let forwardOffset = MemoryLayout<ZSkipLevel>.offset(of: \.forward)!
+    /// Where `ZSkipLevel.forward` lies in a level (its first field; a constant, where a `static let` would cost
+    /// a once-check on every step; `SkipListTests` checks it against `MemoryLayout`).
+    static var forwardOffset: Int { 0 }
 
     /// The next node at `level` if it sorts before (`score`, `member`), judged by the score cached in the link
     /// (the next node itself is read only when the scores are equal); not retained, as `unretainedForward`.
@@ -196,9 +198,10 @@ final class ZSkipList {
 
     /// Unlinks `node`, given the rightmost node before it at every level.
     private func unlink(_ node: ZSkipNode, update: UnsafeMutableBufferPointer<Unmanaged<ZSkipNode>>) {
+        let target = Unmanaged.passUnretained(node).toOpaque()
         for i in 0..<level {
             let previous = update[i].takeUnretainedValue()
-            if previous.forward(i) === node {
+            if previous.unretainedForward(i)?.toOpaque() == target {
                 previous.setSpan(i, previous.span(i) + node.span(i) - 1)
                 previous.setForward(i, node.forward(i))
             } else {
