@@ -4,13 +4,13 @@ extension ByteBuffer {
     /// Writes a decimal integer without going through `String`.
     @inlinable
     public mutating func writeDecimal(_ value: Int64) {
-        writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { Self._storeDecimal(value, into: $0, at: 0) }
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { Self.storeDecimal(value, into: $0, at: 0) }
     }
 
     /// Stores the decimal form of `value` (at most 20 bytes) at `offset` of `out`; returns its length.
     @inlinable
     @inline(__always)
-    static func _storeDecimal(_ value: Int64, into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+    public static func storeDecimal(_ value: Int64, into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
         if value >= 0 && value < 10 {
             out[offset] = UInt8(truncatingIfNeeded: value) &+ 0x30
             return 1
@@ -45,7 +45,7 @@ extension ByteBuffer {
         _ type: RESPTypeIdentifier, _ count: Int, into out: UnsafeMutableRawBufferPointer, at offset: Int
     ) -> Int {
         out[offset] = type.rawValue
-        let digits = _storeDecimal(Int64(count), into: out, at: offset &+ 1)
+        let digits = storeDecimal(Int64(count), into: out, at: offset &+ 1)
         out[offset &+ 1 &+ digits] = 0x0D
         out[offset &+ 2 &+ digits] = 0x0A
         return digits &+ 3

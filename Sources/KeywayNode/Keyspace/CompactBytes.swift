@@ -42,29 +42,8 @@ enum CompactBytes {
 
     /// The decimal form of `value` (at most 20 bytes, so always inline).
     init(decimal value: Int64) {
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let count = withUnsafeMutableBytes(of: &digits) { scratch in
-            var i = scratch.count
-            repeat {
-                i &-= 1
-                scratch[i] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
-                magnitude /= 10
-            } while magnitude > 0
-            return withUnsafeMutableBytes(of: &words) { out in
-                var n = 0
-                if value < 0 {
-                    out[0] = UInt8(ascii: "-")
-                    n = 1
-                }
-                for j in i..<scratch.count {
-                    out[n] = scratch[j]
-                    n &+= 1
-                }
-                return n
-            }
-        }
+        let count = withUnsafeMutableBytes(of: &words) { ByteBuffer.storeDecimal(value, into: $0, at: 0) }
         self = .inline(words.0, words.1, words.2, UInt8(truncatingIfNeeded: count))
     }
 
