@@ -390,7 +390,6 @@ private func incrementBy(_ inv: inout Invocation, _ increment: Int64) throws(Red
     inv.reply.integer(result)
 }
 
-
 /// INCRBYFLOAT's arithmetic in C's `long double`, parsed and printed as Redis does.
 enum LongDouble {
     /// `string2ld`: strtold on the whole argument; no leading space, no trailing garbage, no overflow or

@@ -115,9 +115,7 @@ enum StringEncoding {
     static func of(_ value: CompactBytes) -> StringEncoding {
         switch value {
         case .buffer(let buffer): return of(buffer)
-        case .inline:
-            if let number = value.parseInt64() { return .int(number) }
-            return value.readableBytes <= EncodingLimits.embstrSizeLimit ? .embstr : .raw
+        case .inline: return value.withUnsafeReadableBytes(byContent)
         }
     }
 
@@ -125,10 +123,14 @@ enum StringEncoding {
         switch value.readerIndex {
         case 1: return .raw
         case 2: return value.readableBytes <= EncodingLimits.embstrSizeLimit ? .embstr : .raw
-        default:
-            if value.readableBytes <= 20, let number = value.parseInt64() { return .int(number) }
-            return value.readableBytes <= EncodingLimits.embstrSizeLimit ? .embstr : .raw
+        default: return value.withUnsafeReadableBytes(byContent)
         }
+    }
+
+    /// `tryObjectEncoding`'s choice for an unmarked value: an integer of at most 20 characters, else by length.
+    private static func byContent(_ bytes: UnsafeRawBufferPointer) -> StringEncoding {
+        if bytes.count <= 20, let number = bytes.parseInt64() { return .int(number) }
+        return bytes.count <= EncodingLimits.embstrSizeLimit ? .embstr : .raw
     }
 
     /// A stored value that reports `raw` (APPEND, SETRANGE), with room to grow.
