@@ -6,18 +6,22 @@ public enum SlowlogForm {
     public static let maxArguments = 32
     public static let maxArgumentBytes = 128
 
-    /// How many of `count` arguments are kept (the last kept one becomes `moreArguments` when some are dropped).
+    /// How many of `count` arguments are kept (the last kept one says how many more there were when some are
+    /// dropped).
     @inlinable
     public static func keptCount(of count: Int) -> Int { min(count, maxArguments) }
 
-    /// The argument that stands for the ones dropped, when `count` arguments were cut to `keptCount(of:)`.
-    public static func moreArguments(of count: Int) -> String {
-        "... (\(count - keptCount(of: count) + 1) more arguments)"
-    }
-
-    /// `argument` cut to its first `maxArgumentBytes` bytes and a note of how many more there were; nil when it is
-    /// short enough to be kept as it is.
-    public static func cut(_ argument: ByteBuffer) -> ByteBuffer? {
+    /// What stands in the slow log for `argv[index]` (`index < keptCount(of: argv.count)`), or nil when the argument
+    /// is kept as it is: the note of how many arguments were dropped (last kept slot), `(redacted)` from `redactFrom`
+    /// on (AUTH, HELLO ... AUTH, MIGRATE ... AUTH), or the argument cut to `maxArgumentBytes` and how many more bytes
+    /// it had — in that order of precedence, as Redis's `slowlogCreateEntry`.
+    public static func replacement(for argv: [ByteBuffer], at index: Int, redactFrom: Int? = nil) -> ByteBuffer? {
+        let count = keptCount(of: argv.count)
+        if count != argv.count && index == count - 1 {
+            return ByteBuffer(string: "... (\(argv.count - count + 1) more arguments)")
+        }
+        if let redactFrom, index >= redactFrom { return ByteBuffer(string: "(redacted)") }
+        let argument = argv[index]
         guard argument.readableBytes > maxArgumentBytes else { return nil }
         var cut = ByteBuffer(bytes: argument.readableBytesView.prefix(maxArgumentBytes))
         cut.writeString("... (\(argument.readableBytes - maxArgumentBytes) more bytes)")

@@ -44,15 +44,7 @@ struct SlowLog {
         let count = SlowlogForm.keptCount(of: args.count)
         kept.reserveCapacity(count)
         for index in 0..<count {
-            if count != args.count && index == count - 1 {
-                kept.append(ByteBuffer(string: SlowlogForm.moreArguments(of: args.count)))
-            } else if let redactFrom, index >= redactFrom {
-                kept.append(ByteBuffer(string: "(redacted)"))
-            } else if let cut = SlowlogForm.cut(args[index]) {
-                kept.append(cut)
-            } else {
-                kept.append(args[index].compacted())
-            }
+            kept.append(SlowlogForm.replacement(for: args, at: index, redactFrom: redactFrom) ?? args[index].compacted())
         }
         let entry = SlowLogEntry(
             id: nextID, timestamp: NodeState.nowMilliseconds() / 1000, microseconds: microseconds, arguments: kept,

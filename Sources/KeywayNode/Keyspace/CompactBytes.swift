@@ -84,14 +84,7 @@ enum CompactBytes {
 
     /// Whether the bytes are those of `other`'s readable bytes.
     @inline(__always)
-    func equals(_ other: ByteBuffer) -> Bool {
-        switch self {
-        case .buffer(let buffer): return buffer == other
-        case .inline(_, _, _, let count):
-            guard Int(count) == other.readableBytes else { return false }
-            return withUnsafeReadableBytes { a in other.withUnsafeReadableBytes { b in a.elementsEqual(b) } }
-        }
-    }
+    func equals(_ other: ByteBuffer) -> Bool { self == .buffer(other) }
 
     /// Same bytes (a short key is always inline and a long one never, so mixed cases compare unequal only when
     /// the lengths differ; for values, compared byte by byte).
@@ -109,9 +102,6 @@ enum CompactBytes {
 
 extension ReplyWriter {
     mutating func bulk(_ value: CompactBytes) {
-        switch value {
-        case .buffer(let bytes): buffer.writeRESPBulkString(bytes)
-        case .inline: value.withUnsafeReadableBytes { buffer.writeRESPBulkString(bytes: $0) }
-        }
+        value.withUnsafeReadableBytes { buffer.writeRESPBulkString(bytes: $0) }
     }
 }

@@ -88,15 +88,11 @@ final class ZSkipNode: ManagedBuffer<ZSkipNodeHeader, ZSkipLevel> {
     /// The next node at `level` if it sorts before (`score`, `member`), judged by the score cached in the link
     /// (the next node itself is read only when the scores are equal); not retained, as `unretainedForward`.
     @inline(__always) func forward(_ level: Int, ifBefore score: Double, _ member: ByteBuffer) -> Unmanaged<ZSkipNode>? {
-        withUnsafeMutablePointerToElements { levels in
-            let link = UnsafeRawPointer(levels + level)
-            guard let next = link.load(fromByteOffset: Self.forwardOffset, as: UnsafeRawPointer?.self) else { return nil }
-            let nextScore = levels[level].forwardScore
-            if nextScore < score { return Unmanaged.fromOpaque(next) }
-            guard nextScore == score else { return nil }
-            let node = Unmanaged<ZSkipNode>.fromOpaque(next)
-            return node._withUnsafeGuaranteedRef { $0.member.lexCompare(member) < 0 } ? node : nil
-        }
+        guard let next = unretainedForward(level) else { return nil }
+        let nextScore = withUnsafeMutablePointerToElements { $0[level].forwardScore }
+        if nextScore < score { return next }
+        guard nextScore == score else { return nil }
+        return next._withUnsafeGuaranteedRef { $0.member.lexCompare(member) < 0 } ? next : nil
     }
 }
 

@@ -147,12 +147,7 @@ final class ClientHandler: ChannelInboundHandler {
         } catch {
             protocolError = error
         }
-        var locked = false
-        var commandsUnderLock = 0
-        // The end of the previous command under this hold of the lock is the start of the next.
-        var clock: UInt64 = 0
-        // Copied once per read rather than once per command (a copy retains and releases its references).
-        let dispatcher = self.dispatcher
+        var held = LockedRun(dispatcher: dispatcher)
         var index = 0
         while index < batch.count && !closing {
             if blocked {
@@ -166,22 +161,10 @@ final class ClientHandler: ChannelInboundHandler {
                 }
                 break
             }
-            if !locked {
-                node.lock.lock()
-                locked = true
-                clock = 0
-            }
-            _ = runLocked(batch[index].arguments, dispatcher: dispatcher, clock: &clock)
+            run(batch[index].arguments, in: &held, context: context)
             index += 1
-            commandsUnderLock += 1
-            if reply.buffer.readableBytes >= flushThreshold || commandsUnderLock >= maxCommandsPerLock {
-                node.lock.unlock()
-                locked = false
-                commandsUnderLock = 0
-                if !closing && reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
-            }
         }
-        if locked { node.lock.unlock() }
+        end(&held)
         batch.removeAll(keepingCapacity: true)
         if closing {
             flush(context: context, thenClose: true)
@@ -193,18 +176,47 @@ final class ClientHandler: ChannelInboundHandler {
         }
     }
 
-    /// Runs one request; the caller holds the node lock (`clock`: see `Dispatcher.executeLocked`).
+    /// A run of a client's commands under the node lock: taken once for up to `maxCommandsPerLock` commands, and
+    /// released early to flush a large reply, so that pipelined requests share one acquisition.
+    private struct LockedRun {
+        /// Copied once per run rather than once per command (a copy retains and releases its references).
+        let dispatcher: Dispatcher
+        var locked = false
+        var commands = 0
+        /// The end of the previous command under this hold of the lock, which is the start of the next
+        /// (`Dispatcher.executeLocked`).
+        var clock: UInt64 = 0
+    }
+
+    /// Runs one request within `held`, taking the lock if it is not held.
     @inline(__always)
-    private func runLocked(_ arguments: [ByteBuffer], dispatcher: Dispatcher, clock: inout UInt64) -> CommandOutcome {
-        guard let session else { return .replyAndClose }
-        reply.resp3 = session.resp3
-        let outcome = dispatcher.executeLocked(arguments, session: session, reply: &reply, clock: &clock)
-        switch outcome {
-        case .reply: break
-        case .replyAndClose: closing = true
-        case .blocked: blocked = true
+    private func run(_ arguments: [ByteBuffer], in held: inout LockedRun, context: ChannelHandlerContext) {
+        if !held.locked {
+            node.lock.lock()
+            held.locked = true
+            held.clock = 0
         }
-        return outcome
+        if let session {
+            reply.resp3 = session.resp3
+            switch held.dispatcher.executeLocked(arguments, session: session, reply: &reply, clock: &held.clock) {
+            case .reply: break
+            case .replyAndClose: closing = true
+            case .blocked: blocked = true
+            }
+        }
+        held.commands += 1
+        if reply.buffer.readableBytes >= flushThreshold || held.commands >= maxCommandsPerLock {
+            end(&held)
+            if !closing && reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
+        }
+    }
+
+    /// Releases the lock if `held` holds it.
+    private func end(_ held: inout LockedRun) {
+        guard held.locked else { return }
+        node.lock.unlock()
+        held.locked = false
+        held.commands = 0
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -267,26 +279,11 @@ final class ClientHandler: ChannelInboundHandler {
         guard blocked, !closing, let context else { return }
         blocked = false
         reply.buffer.writeImmutableBuffer(buffer)
-        var locked = false
-        var commandsUnderLock = 0
-        var clock: UInt64 = 0
-        let dispatcher = self.dispatcher
+        var held = LockedRun(dispatcher: dispatcher)
         while !blocked, !closing, let request = waitingRequests.popFirst() {
-            if !locked {
-                node.lock.lock()
-                locked = true
-                clock = 0
-            }
-            _ = runLocked(request.arguments, dispatcher: dispatcher, clock: &clock)
-            commandsUnderLock += 1
-            if commandsUnderLock >= maxCommandsPerLock || reply.buffer.readableBytes >= flushThreshold {
-                node.lock.unlock()
-                locked = false
-                commandsUnderLock = 0
-                if !closing && reply.buffer.readableBytes >= flushThreshold { flush(context: context) }
-            }
+            run(request.arguments, in: &held, context: context)
         }
-        if locked { node.lock.unlock() }
+        end(&held)
         flush(context: context, thenClose: closing)
         if readPaused && !closing && waitingRequests.count < maxWaitingRequests {
             readPaused = false

@@ -76,9 +76,7 @@ final class NodeState: @unchecked Sendable {
     @inline(__always)
     func realtimeMilliseconds(atMonotonic monotonic: UInt64) -> Int64 {
         if monotonic &- realtimeBase.monotonic > 1_000_000 {
-            var ts = timespec()
-            clock_gettime(CLOCK_REALTIME, &ts)
-            realtimeBase = (Self.monotonicNanoseconds(), Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+            realtimeBase = (Self.monotonicNanoseconds(), Self.realtimeNanoseconds())
         }
         let elapsed = Int64(bitPattern: monotonic) &- Int64(bitPattern: realtimeBase.monotonic)
         return (realtimeBase.realtime &+ elapsed) / 1_000_000
@@ -86,9 +84,14 @@ final class NodeState: @unchecked Sendable {
 
     /// Milliseconds since the Unix epoch.
     static func nowMilliseconds() -> Int64 {
+        realtimeNanoseconds() / 1_000_000
+    }
+
+    /// Nanoseconds since the Unix epoch.
+    static func realtimeNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// An empty effects record whose arrays keep the capacity of earlier commands'. Called under the lock.

@@ -228,13 +228,7 @@ struct ProxySlowlog {
         let count = SlowlogForm.keptCount(of: argv.count)
         arena.writeRESPHeader(.array, count)
         for index in 0..<count {
-            if count != argv.count && index == count - 1 {
-                arena.writeRESPBulkString(SlowlogForm.moreArguments(of: argv.count))
-            } else if let cut = SlowlogForm.cut(argv[index]) {
-                arena.writeRESPBulkString(cut)
-            } else {
-                arena.writeRESPBulkString(argv[index])
-            }
+            arena.writeRESPBulkString(SlowlogForm.replacement(for: argv, at: index) ?? argv[index])
         }
         return arena.writerIndex - start
     }
