@@ -191,7 +191,7 @@ func registerSortedSetCommands(_ handlers: inout CommandHandlers) {
         let cursor = try CollectionScan.parseCursor(inv.args[2])
         guard let zset = try inv.zsetForRead(inv.args[1]) else { return inv.reply.emptyScan() }
         let scan = try CollectionScan.parseOptions(inv, from: 3)
-        var found: [(member: ByteBuffer, score: Double)] = []
+        var found: [(member: CompactBytes, score: Double)] = []
         var next: UInt64 = 0
         if zset.isListpack {
             zset.forEach { member, score in
@@ -280,9 +280,10 @@ private func zadd(_ inv: inout Invocation, incrementOnly: Bool) throws(RedisErro
     var failure: RedisError?
     if let zset {
         for j in 0..<elements {
-            let member = inv.args[scoreIndex + 1 + j * 2]
+            let member = KeyspaceKey(inv.args[scoreIndex + 1 + j * 2])
             var score = scores[j]
-            if let current = zset.score(of: member) {
+            if let index = zset.index(of: member) {
+                let current = zset.score(at: index)
                 if nx { continue }
                 if incr {
                     score += current
@@ -295,7 +296,7 @@ private func zadd(_ inv: inout Invocation, incrementOnly: Bool) throws(RedisErro
                 processed += 1
                 lastScore = score
                 if score != current {
-                    zset.update(member, from: current, to: score)
+                    zset.update(at: index, to: score)
                     updated += 1
                 }
             } else if !xx {
@@ -474,7 +475,7 @@ private func zrange(
             return inv.reply.integer(0)
         }
         let result = ZSetObject(sizeHint: rangeKind == .rank ? nodes.count : 0)
-        for node in nodes { result.set(node.member, score: node.score) }
+        for node in nodes { result.set(KeyspaceKey(compact: node.member), score: node.score) }
         inv.db.insert(destination, .zset(result))
         inv.touched(destination)
         inv.propagateAsIs()
@@ -586,7 +587,7 @@ enum SortedSetPop {
             elements.reserveCapacity(total)
             for _ in 0..<total {
                 guard let node = max ? zset.list.last : zset.list.first else { break }
-                elements.append((node.member, node.score))
+                elements.append((node.member.buffer, node.score))
                 zset.remove(node: node)
             }
             if zset.isEmpty { db.remove(key) }
@@ -670,7 +671,7 @@ private func zsetRandomMembers(_ inv: inout Invocation, count requested: Int64, 
     func header(_ reply: inout ReplyWriter, _ count: Int) {
         reply.array(withScores && !reply.resp3 ? count * 2 : count)
     }
-    func emit(_ reply: inout ReplyWriter, _ member: ByteBuffer, _ score: Double) {
+    func emit(_ reply: inout ReplyWriter, _ member: CompactBytes, _ score: Double) {
         if withScores && reply.resp3 { reply.array(2) }
         reply.bulk(member)
         if withScores { reply.double(score) }
@@ -742,7 +743,7 @@ private struct ZSetSource {
 
     func forEach(_ body: (ByteBuffer, Double) -> Void) {
         switch subject {
-        case .zset(let zset)?: zset.forEach(body)
+        case .zset(let zset)?: zset.forEach { body($0.buffer, $1) }
         case .set(let set)?: set.forEach { body($0, 1) }
         case nil: break
         }

@@ -172,7 +172,12 @@ struct KeyspaceKey: Hashable {
     /// A key for `buffer`'s readable bytes (for a lookup it may be a slice of a request; see `compacted`).
     @inline(__always)
     init(_ buffer: ByteBuffer) {
-        let bytes = CompactBytes(referencing: buffer)
+        self.init(compact: CompactBytes(referencing: buffer))
+    }
+
+    /// A key for bytes as stored (a sorted set's member as its skip list holds it).
+    @inline(__always)
+    init(compact bytes: CompactBytes) {
         var hasher = Hasher()
         switch bytes {
         case .inline(let w0, let w1, let w2, let count):
@@ -183,8 +188,7 @@ struct KeyspaceKey: Hashable {
         case .buffer(let buffer):
             buffer.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
         }
-        self.bytes = bytes
-        self.hash = hasher.finalize()
+        self.init(bytes: bytes, hash: hasher.finalize())
     }
 
     @inline(__always)
@@ -209,6 +213,9 @@ struct KeyspaceKey: Hashable {
 
     /// The key's bytes as a buffer (allocated for an inline key).
     var buffer: ByteBuffer { bytes.buffer }
+
+    /// The key's bytes as stored.
+    var compact: CompactBytes { bytes }
 
     @inline(__always)
     static func == (lhs: KeyspaceKey, rhs: KeyspaceKey) -> Bool {

@@ -210,7 +210,7 @@ extension ZSetObject {
     func dumpSortedEntries() -> [(member: ByteBuffer, score: Double)] {
         var entries: [(member: ByteBuffer, score: Double)] = []
         entries.reserveCapacity(count)
-        forEach { entries.append((member: $0, score: $1)) }
+        forEach { entries.append((member: $0.buffer, score: $1)) }
         return entries
     }
     /// A sorted set of `entries`; nil if a member repeats or a score is NaN (Redis refuses such payloads).

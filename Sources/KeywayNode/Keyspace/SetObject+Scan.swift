@@ -41,9 +41,11 @@ struct CollectionScan {
     }
 
     /// Whether `element` passes the MATCH filter.
-    func matches(_ element: ByteBuffer) -> Bool {
+    func matches(_ element: some LexComparable) -> Bool {
         guard let pattern else { return true }
-        return RedisGlob.matches(pattern: pattern, element)
+        return pattern.withUnsafeReadableBytes { p in
+            element.withUnsafeReadableBytes { RedisGlob.matches(pattern: p, string: $0, noCase: false) }
+        }
     }
 
     /// Whether the integer `value` (an intset member) passes the MATCH filter.

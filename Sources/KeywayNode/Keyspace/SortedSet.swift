@@ -20,7 +20,8 @@ final class ZSetObject {
     static let maxListpackValue = 64
 
     /// Member → score; removal moves the last entry into the hole, so ZSCAN can walk it with a stable cursor.
-    private(set) var scores: OrderedDictionary<ByteBuffer, Double> = [:]
+    /// Members are keyed as the keyspace's keys are (inline when short, hashed once per lookup).
+    private(set) var scores: OrderedDictionary<KeyspaceKey, Double> = [:]
     /// The members in (score, member) order.
     let list = ZSkipList()
     /// True while Redis would use the listpack encoding.
@@ -43,10 +44,16 @@ final class ZSetObject {
     var encodingName: String { isListpack ? "listpack" : "skiplist" }
 
     /// The score of `member`, if present.
-    @inline(__always) func score(of member: ByteBuffer) -> Double? { scores[member] }
+    @inline(__always) func score(of member: ByteBuffer) -> Double? { scores[KeyspaceKey(member)] }
+
+    /// Where `member` is in the dictionary, if present (for `score(at:)` and `update(at:to:)`: one lookup per
+    /// member for a command that reads the score and then changes it).
+    @inline(__always) func index(of member: KeyspaceKey) -> Int? { scores.index(forKey: member) }
+
+    @inline(__always) func score(at index: Int) -> Double { scores.values[index] }
 
     /// Calls `body` with every member and its score in ascending order.
-    func forEach(_ body: (ByteBuffer, Double) throws -> Void) rethrows {
+    func forEach(_ body: (CompactBytes, Double) throws -> Void) rethrows {
         var node = list.first
         while let current = node {
             try body(current.member, current.score)
@@ -57,42 +64,58 @@ final class ZSetObject {
     /// Sets the score of `member`, adding it if needed (a copy of the member is stored); true if it was added.
     @discardableResult
     func set(_ member: ByteBuffer, score: Double) -> Bool {
-        if let current = scores[member] {
-            update(member, from: current, to: score)
+        set(KeyspaceKey(member), score: score)
+    }
+
+    @discardableResult
+    func set(_ key: KeyspaceKey, score: Double) -> Bool {
+        if let index = scores.index(forKey: key) {
+            update(at: index, to: score)
             return false
         }
-        insertNew(member, score: score)
+        insertNew(key, score: score)
         return true
     }
 
     /// Adds a member that is not in the set yet.
     func insertNew(_ member: ByteBuffer, score: Double) {
-        if isListpack && (scores.count + 1 > Self.maxListpackEntries || member.readableBytes > Self.maxListpackValue) {
+        insertNew(KeyspaceKey(member), score: score)
+    }
+
+    /// Adds a member that is not in the set yet (its bytes are copied when they are not inline).
+    func insertNew(_ member: KeyspaceKey, score: Double) {
+        if isListpack && (scores.count + 1 > Self.maxListpackEntries || member.compact.readableBytes > Self.maxListpackValue) {
             isListpack = false
         }
         let stored = member.compacted()
         let score = normalized(score)
         scores[stored] = score
-        list.insert(score: score, member: stored)
+        list.insert(score: score, member: stored.compact)
     }
 
     /// Changes the score of a member that is in the set.
     func update(_ member: ByteBuffer, from current: Double, to newScore: Double) {
+        guard let index = scores.index(forKey: KeyspaceKey(member)) else { return }
+        update(at: index, to: newScore)
+    }
+
+    /// Changes the score of the member at `index` of the dictionary.
+    func update(at index: Int, to newScore: Double) {
+        let current = scores.values[index]
         let newScore = normalized(newScore)
         guard newScore != current else { return }
-        guard let index = scores.index(forKey: member) else { return }
-        let stored = scores.keys[index]
         scores.values[index] = newScore
-        list.updateScore(member: stored, current: current, newScore: newScore)
+        list.updateScore(member: scores.keys[index].compact, current: current, newScore: newScore)
     }
 
     /// Removes `member`; true if it was there.
     @discardableResult
     func remove(_ member: ByteBuffer) -> Bool {
-        guard let index = scores.index(forKey: member) else { return false }
+        guard let index = scores.index(forKey: KeyspaceKey(member)) else { return false }
         let score = scores.values[index]
+        let stored = scores.keys[index].compact
         removeEntry(at: index)
-        list.delete(score: score, member: member)
+        list.delete(score: score, member: stored)
         return true
     }
 
@@ -100,7 +123,7 @@ final class ZSetObject {
     func remove(node: ZSkipNode) {
         let member = node.member
         let score = node.score
-        if let index = scores.index(forKey: member) { removeEntry(at: index) }
+        if let index = scores.index(forKey: KeyspaceKey(compact: member)) { removeEntry(at: index) }
         list.delete(score: score, member: member)
     }
 
@@ -112,8 +135,9 @@ final class ZSetObject {
 
     /// The 0-based rank of `member` (from the highest score when `reverse`), if present.
     func rank(of member: ByteBuffer, reverse: Bool) -> Int? {
-        guard let score = scores[member] else { return nil }
-        let rank = list.rank(score: score, member: member)
+        let key = KeyspaceKey(member)
+        guard let index = scores.index(forKey: key) else { return nil }
+        let rank = list.rank(score: scores.values[index], member: scores.keys[index].compact)
         guard rank > 0 else { return nil }
         return reverse ? count - rank : rank - 1
     }
@@ -122,9 +146,9 @@ final class ZSetObject {
     func node(atRank rank: Int) -> ZSkipNode? { list.node(atRank: rank + 1) }
 
     /// The entry at `index` of the dictionary (`0..<count`), for random sampling and ZSCAN.
-    func entry(at index: Int) -> (member: ByteBuffer, score: Double) {
+    func entry(at index: Int) -> (member: CompactBytes, score: Double) {
         let element = scores.elements[index]
-        return (element.key, element.value)
+        return (element.key.compact, element.value)
     }
 
     /// Switches to the listpack encoding when Redis's `zsetConvertToListpackIfNeeded` would (store commands).
@@ -135,7 +159,7 @@ final class ZSetObject {
         while let current = node {
             if current.score == 0 && current.score.sign == .minus {
                 current.score = 0
-                scores[current.member] = 0
+                scores[KeyspaceKey(compact: current.member)] = 0
             }
             node = current.forward(0)
         }

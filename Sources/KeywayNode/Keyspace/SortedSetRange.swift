@@ -63,7 +63,7 @@ enum ZLexBound {
 
     /// Compares `member` with this bound as Redis's `sdscmplex`.
     @inline(__always)
-    func compare(member: ByteBuffer) -> Int {
+    func compare(member: some LexComparable) -> Int {
         switch self {
         case .minusInfinity: return 1
         case .plusInfinity: return -1
@@ -102,12 +102,12 @@ struct ZLexRange {
         return order > 0 || (order == 0 && (minExclusive || maxExclusive))
     }
 
-    @inline(__always) func isAboveMin(_ member: ByteBuffer) -> Bool {
+    @inline(__always) func isAboveMin(_ member: some LexComparable) -> Bool {
         let order = min.compare(member: member)
         return minExclusive ? order > 0 : order >= 0
     }
 
-    @inline(__always) func isBelowMax(_ member: ByteBuffer) -> Bool {
+    @inline(__always) func isBelowMax(_ member: some LexComparable) -> Bool {
         let order = max.compare(member: member)
         return maxExclusive ? order < 0 : order <= 0
     }

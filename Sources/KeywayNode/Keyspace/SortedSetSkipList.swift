@@ -7,15 +7,17 @@ import NIOCore
 /// score); the next node is read only on equal scores.
 struct ZSkipLevel {
     var forward: ZSkipNode?
-    var span: Int
     /// `forward`'s score (meaningless when `forward` is nil). -0 and 0 compare equal, so a score normalized in
-    /// place from -0 to 0 (`convertToListpackIfNeeded`) leaves every comparison unchanged.
+    /// place from -0 to 0 (`convertToListpackIfNeeded`) leaves every comparison unchanged. Next to `forward`:
+    /// a walk reads the two together, and they then share a cache line more often.
     var forwardScore: Double
+    var span: Int
 }
 
 /// The fixed part of a skip list node.
 struct ZSkipNodeHeader {
-    var member: ByteBuffer
+    /// Inline when short (most members): no allocation of its own, and no pointer to follow to compare it.
+    let member: CompactBytes
     var score: Double
     unowned(unsafe) var backward: ZSkipNode?
     let levelCount: Int
@@ -23,13 +25,13 @@ struct ZSkipNodeHeader {
 
 /// A skip list node, with its levels allocated inline (one allocation per node, as Redis's flexible array).
 final class ZSkipNode: ManagedBuffer<ZSkipNodeHeader, ZSkipLevel> {
-    static func make(level: Int, member: ByteBuffer, score: Double) -> ZSkipNode {
+    static func make(level: Int, member: CompactBytes, score: Double) -> ZSkipNode {
         let buffer = ZSkipNode.create(minimumCapacity: level) { _ in
             ZSkipNodeHeader(member: member, score: score, backward: nil, levelCount: level)
         }
         let node = unsafeDowncast(buffer, to: ZSkipNode.self)
         node.withUnsafeMutablePointerToElements { levels in
-            levels.initialize(repeating: ZSkipLevel(forward: nil, span: 0, forwardScore: 0), count: level)
+            levels.initialize(repeating: ZSkipLevel(forward: nil, forwardScore: 0, span: 0), count: level)
         }
         return node
     }
@@ -40,7 +42,7 @@ final class ZSkipNode: ManagedBuffer<ZSkipNodeHeader, ZSkipLevel> {
         }
     }
 
-    @inline(__always) var member: ByteBuffer { header.member }
+    @inline(__always) var member: CompactBytes { header.member }
     @inline(__always) var score: Double {
         get { header.score }
         set { header.score = newValue }
@@ -87,7 +89,7 @@ final class ZSkipNode: ManagedBuffer<ZSkipNodeHeader, ZSkipLevel> {
 
     /// The next node at `level` if it sorts before (`score`, `member`), judged by the score cached in the link
     /// (the next node itself is read only when the scores are equal); not retained, as `unretainedForward`.
-    @inline(__always) func forward(_ level: Int, ifBefore score: Double, _ member: ByteBuffer) -> Unmanaged<ZSkipNode>? {
+    @inline(__always) func forward(_ level: Int, ifBefore score: Double, _ member: CompactBytes) -> Unmanaged<ZSkipNode>? {
         guard let next = unretainedForward(level) else { return nil }
         let nextScore = withUnsafeMutablePointerToElements { $0[level].forwardScore }
         if nextScore < score { return next }
@@ -107,7 +109,7 @@ final class ZSkipList {
     private var random: UInt64
 
     init() {
-        head = ZSkipNode.make(level: Self.maxLevel, member: ByteBuffer(), score: 0)
+        head = ZSkipNode.make(level: Self.maxLevel, member: .inline(0, 0, 0, 0), score: 0)
         random = 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt(bitPattern: ObjectIdentifier(head).hashValue))
     }
 
@@ -142,7 +144,17 @@ final class ZSkipList {
 
     /// Inserts a new node; the member must not be in the list already.
     @discardableResult
-    func insert(score: Double, member: ByteBuffer) -> ZSkipNode {
+    func insert(score: Double, member: CompactBytes) -> ZSkipNode {
+        let node = ZSkipNode.make(level: randomLevel(), member: member, score: score)
+        link(node)
+        return node
+    }
+
+    /// Links `node` (not in the list, its links unset) at the place of its score and member.
+    private func link(_ node: ZSkipNode) {
+        let score = node.score
+        let member = node.member
+        let newLevel = node.levelCount
         withUnsafeTemporaryAllocation(of: Unmanaged<ZSkipNode>.self, capacity: Self.maxLevel) { update in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.maxLevel) { rank in
                 var x = Unmanaged.passUnretained(head)
@@ -156,7 +168,6 @@ final class ZSkipList {
                     update[i] = x
                     i -= 1
                 }
-                let newLevel = randomLevel()
                 if newLevel > level {
                     for j in level..<newLevel {
                         rank[j] = 0
@@ -165,7 +176,6 @@ final class ZSkipList {
                     }
                     level = newLevel
                 }
-                let node = ZSkipNode.make(level: newLevel, member: member, score: score)
                 for j in 0..<newLevel {
                     let previous = update[j].takeUnretainedValue()
                     node.setForward(j, previous.forward(j))
@@ -187,7 +197,6 @@ final class ZSkipList {
                     tail = node
                 }
                 length += 1
-                return node
             }
         }
     }
@@ -216,7 +225,7 @@ final class ZSkipList {
     /// Fills `update` with the rightmost node before (`score`, `member`) at every level.
     @inline(__always)
     private func findPredecessors(
-        score: Double, member: ByteBuffer, update: UnsafeMutableBufferPointer<Unmanaged<ZSkipNode>>
+        score: Double, member: CompactBytes, update: UnsafeMutableBufferPointer<Unmanaged<ZSkipNode>>
     ) -> ZSkipNode {
         var x = Unmanaged.passUnretained(head)
         var i = level - 1
@@ -230,7 +239,7 @@ final class ZSkipList {
 
     /// Deletes the node with exactly (`score`, `member`); true if found.
     @discardableResult
-    func delete(score: Double, member: ByteBuffer) -> Bool {
+    func delete(score: Double, member: CompactBytes) -> Bool {
         withUnsafeTemporaryAllocation(of: Unmanaged<ZSkipNode>.self, capacity: Self.maxLevel) { update in
             let x = findPredecessors(score: score, member: member, update: update)
             guard let node = x.forward(0), node.score == score, node.member.lexCompare(member) == 0 else {
@@ -244,12 +253,12 @@ final class ZSkipList {
 
     /// Changes the score of the node (`current`, `member`) to `newScore`, in place when the order allows
     /// (Redis's `zslUpdateScore`). The node must exist.
-    func updateScore(member: ByteBuffer, current: Double, newScore: Double) {
-        let moved: Bool = withUnsafeTemporaryAllocation(of: Unmanaged<ZSkipNode>.self, capacity: Self.maxLevel) {
+    func updateScore(member: CompactBytes, current: Double, newScore: Double) {
+        let moved: ZSkipNode? = withUnsafeTemporaryAllocation(of: Unmanaged<ZSkipNode>.self, capacity: Self.maxLevel) {
             update in
             let x = findPredecessors(score: current, member: member, update: update)
             guard let node = x.forward(0), node.score == current, node.member.lexCompare(member) == 0 else {
-                return false
+                return nil
             }
             let previousOK = node.backward.map { $0.score < newScore } ?? true
             let nextOK = node.forward(0).map { $0.score > newScore } ?? true
@@ -257,17 +266,20 @@ final class ZSkipList {
                 node.score = newScore
                 // The rightmost node before it at each of its levels links to it: their cached scores follow.
                 for i in 0..<node.levelCount { update[i].takeUnretainedValue().setForwardScore(i, newScore) }
-                return false
+                return nil
             }
             unlink(node, update: update)
-            for i in 0..<node.levelCount { node.setForward(i, nil) }
-            return true
+            return node
         }
-        if moved { insert(score: newScore, member: member) }
+        // Moved: the same node is linked again at its new place (zslUpdateScore frees it and inserts a new one).
+        if let node = moved {
+            node.score = newScore
+            link(node)
+        }
     }
 
     /// The 1-based rank of (`score`, `member`), or 0 if absent.
-    func rank(score: Double, member: ByteBuffer) -> Int {
+    func rank(score: Double, member: CompactBytes) -> Int {
         let start = Unmanaged.passUnretained(head)
         var x = start
         var rank = 0
@@ -383,24 +395,32 @@ extension Unmanaged where Instance == ZSkipNode {
     @inline(__always) func span(_ level: Int) -> Int {
         _withUnsafeGuaranteedRef { $0.span(level) }
     }
-    @inline(__always) func forward(_ level: Int, ifBefore score: Double, _ member: ByteBuffer) -> Unmanaged<ZSkipNode>? {
+    @inline(__always) func forward(_ level: Int, ifBefore score: Double, _ member: CompactBytes) -> Unmanaged<ZSkipNode>? {
         _withUnsafeGuaranteedRef { $0.forward(level, ifBefore: score, member) }
     }
-    @inline(__always) func precedesOrEquals(score: Double, member: ByteBuffer) -> Bool {
+    @inline(__always) func precedesOrEquals(score: Double, member: CompactBytes) -> Bool {
         _withUnsafeGuaranteedRef { node in
             let own = node.score
             return own < score || (own == score && node.member.lexCompare(member) <= 0)
         }
     }
-    @inline(__always) func equals(score: Double, member: ByteBuffer) -> Bool {
+    @inline(__always) func equals(score: Double, member: CompactBytes) -> Bool {
         _withUnsafeGuaranteedRef { $0.score == score && $0.member.lexCompare(member) == 0 }
     }
 }
 
-extension ByteBuffer {
-    /// Compares the readable bytes as Redis's `sdscmp` does: memcmp, then the shorter one first.
+/// Bytes a sorted set compares as Redis's `sdscmp` does (members as stored, and as they come in requests).
+protocol LexComparable {
+    func withUnsafeReadableBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result
+}
+
+extension ByteBuffer: LexComparable {}
+extension CompactBytes: LexComparable {}
+
+extension LexComparable {
+    /// Compares the bytes as Redis's `sdscmp` does: memcmp, then the shorter one first.
     @inline(__always)
-    func lexCompare(_ other: ByteBuffer) -> Int {
+    func lexCompare(_ other: some LexComparable) -> Int {
         withUnsafeReadableBytes { a in
             other.withUnsafeReadableBytes { b in
                 let common = Swift.min(a.count, b.count)
