@@ -44,7 +44,6 @@ var package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "OrderedCollections", package: "swift-collections"),
             ],
             // Commands mutate the node's shared state (stored properties of classes) under the node lock, which
             // already makes every access exclusive; the runtime's dynamic exclusivity checks on those accesses

@@ -1,5 +1,4 @@
 import NIOCore
-import OrderedCollections
 
 /// A hash: fields and their values.
 ///
@@ -20,7 +19,7 @@ final class HashObject {
 
     /// Every field (hashed once, short ones inline: see `KeyspaceKey`) and its value (short ones inline too),
     /// in reply order.
-    private var table: OrderedDictionary<KeyspaceKey, CompactBytes> = [:]
+    private var table = KeyTable<CompactBytes>()
     /// True while the hash is small enough for Redis's listpack encoding (insertion order).
     private(set) var isListpack = true
 
@@ -36,17 +35,17 @@ final class HashObject {
     var isEmpty: Bool { table.isEmpty }
 
     /// Every field and its value, in reply order.
-    var fields: LazyMapSequence<OrderedDictionary<KeyspaceKey, CompactBytes>, (field: ByteBuffer, value: CompactBytes)> {
-        table.lazy.map { (field: $0.key.buffer, value: $0.value) }
+    var fields: LazyMapSequence<KeyTable<CompactBytes>, (field: ByteBuffer, value: CompactBytes)> {
+        table.lazy.map { (field: $0.0.buffer, value: $0.1) }
     }
 
     /// The fields, in reply order (random access for HSCAN and sampling).
-    var fieldNames: LazyMapCollection<OrderedSet<KeyspaceKey>, ByteBuffer> {
+    var fieldNames: LazyMapCollection<[KeyspaceKey], ByteBuffer> {
         table.keys.lazy.map(\.buffer)
     }
 
     /// The values, in reply order.
-    var values: OrderedDictionary<KeyspaceKey, CompactBytes>.Values { table.values }
+    var values: [CompactBytes] { table.values }
     /// The encoding OBJECT ENCODING reports.
     var encodingName: String { isListpack ? "listpack" : "hashtable" }
 
@@ -54,8 +53,7 @@ final class HashObject {
 
     /// The entry at `index` (`0..<count`), for random sampling.
     func entry(at index: Int) -> (field: ByteBuffer, value: CompactBytes) {
-        let element = table.elements[index]
-        return (element.key.buffer, element.value)
+        (table.keys[index].buffer, table.values[index])
     }
 
     /// Switches to the hash table encoding when a field or value about to be stored is longer than listpack allows.
@@ -73,10 +71,10 @@ final class HashObject {
         let stored = CompactBytes(compacting: value)
         let key = KeyspaceKey(field)
         if let index = table.index(forKey: key) {
-            table.values[index] = stored
+            table.setValue(stored, at: index)
             return false
         }
-        table[key.compacted()] = stored
+        table.append(key.compacted(), stored)
         if isListpack && table.count > Self.maxListpackEntries { isListpack = false }
         return true
     }
@@ -88,9 +86,7 @@ final class HashObject {
         if isListpack {
             table.remove(at: index)
         } else {
-            let last = table.count - 1
-            if index != last { table.swapAt(index, last) }
-            table.removeLast()
+            table.swapRemove(at: index)
         }
         return true
     }

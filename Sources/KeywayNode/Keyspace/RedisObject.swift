@@ -1,6 +1,5 @@
 import DequeModule
 import NIOCore
-import OrderedCollections
 
 /// A value stored under a key. Aggregates are reference types so that commands mutate them in place.
 enum RedisObject {

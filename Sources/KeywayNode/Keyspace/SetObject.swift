@@ -1,5 +1,4 @@
 import NIOCore
-import OrderedCollections
 
 /// A set of members.
 ///
@@ -35,7 +34,7 @@ final class SetObject {
     /// The members while the set is an intset, in ascending order.
     private var integers: [Int64] = []
     /// The members once the set is a hash table (with their hashes, short ones inline: see `KeyspaceKey`).
-    private var table: OrderedSet<KeyspaceKey> = []
+    private var table = KeyTable<Void>()
     /// True while the set uses the intset encoding.
     private(set) var isIntset = true
 
@@ -81,9 +80,8 @@ final class SetObject {
             convertToTable()
         }
         let key = KeyspaceKey(member)
-        if key.isInline { return table.append(key).inserted }
         if table.contains(key) { return false }
-        table.append(key.compacted())
+        table.append(key.compacted(), ())
         return true
     }
 
@@ -96,21 +94,21 @@ final class SetObject {
             if found { integers.remove(at: index) }
             return found
         }
-        guard let index = table.firstIndex(of: KeyspaceKey(member)) else { return false }
+        guard let index = table.index(forKey: KeyspaceKey(member)) else { return false }
         removeFromTable(at: index)
         return true
     }
 
     /// The member at `index` (`0..<count`), in iteration order.
     func member(at index: Int) -> Member {
-        isIntset ? .integer(integers[index]) : .bytes(table[index].buffer)
+        isIntset ? .integer(integers[index]) : .bytes(table.keys[index].buffer)
     }
 
     /// Removes and returns the member at `index` (`0..<count`).
     @discardableResult
     func remove(at index: Int) -> Member {
         if isIntset { return .integer(integers.remove(at: index)) }
-        let member = table[index].buffer
+        let member = table.keys[index].buffer
         removeFromTable(at: index)
         return .bytes(member)
     }
@@ -120,7 +118,7 @@ final class SetObject {
         if isIntset {
             for value in integers { try body(Member.integer(value).buffer) }
         } else {
-            for member in table { try body(member.buffer) }
+            for member in table.keys { try body(member.buffer) }
         }
     }
 
@@ -129,7 +127,7 @@ final class SetObject {
         if isIntset {
             for value in integers { try body(.integer(value)) }
         } else {
-            for member in table { try body(.bytes(member.buffer)) }
+            for member in table.keys { try body(.bytes(member.buffer)) }
         }
     }
 
@@ -182,9 +180,7 @@ final class SetObject {
     }
 
     private func removeFromTable(at index: Int) {
-        let last = table.count - 1
-        if index != last { table.swapAt(index, last) }
-        table.removeLast()
+        table.swapRemove(at: index)
     }
 
     private func searchInteger(_ value: Int64) -> (index: Int, found: Bool) {
@@ -201,8 +197,8 @@ final class SetObject {
 
     private func convertToTable() {
         guard isIntset else { return }
-        var converted = OrderedSet<KeyspaceKey>(minimumCapacity: integers.count + 1)
-        for value in integers { converted.append(KeyspaceKey(Member.integer(value).buffer)) }
+        var converted = KeyTable<Void>()
+        for value in integers { converted.append(KeyspaceKey(Member.integer(value).buffer), ()) }
         table = converted
         integers = []
         isIntset = false

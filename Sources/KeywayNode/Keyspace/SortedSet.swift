@@ -1,5 +1,4 @@
 import NIOCore
-import OrderedCollections
 
 /// A sorted set: members with scores, ordered by (score, member).
 ///
@@ -21,7 +20,7 @@ final class ZSetObject {
 
     /// Member → score; removal moves the last entry into the hole, so ZSCAN can walk it with a stable cursor.
     /// Members are keyed as the keyspace's keys are (inline when short, hashed once per lookup).
-    private(set) var scores: OrderedDictionary<KeyspaceKey, Double> = [:]
+    private(set) var scores = KeyTable<Double>()
     /// The members in (score, member) order.
     let list = ZSkipList()
     /// True while Redis would use the listpack encoding.
@@ -89,7 +88,7 @@ final class ZSetObject {
         }
         let stored = member.compacted()
         let score = normalized(score)
-        scores[stored] = score
+        scores.append(stored, score)
         list.insert(score: score, member: stored.compact)
     }
 
@@ -104,7 +103,7 @@ final class ZSetObject {
         let current = scores.values[index]
         let newScore = normalized(newScore)
         guard newScore != current else { return }
-        scores.values[index] = newScore
+        scores.setValue(newScore, at: index)
         list.updateScore(member: scores.keys[index].compact, current: current, newScore: newScore)
     }
 
@@ -128,9 +127,7 @@ final class ZSetObject {
     }
 
     private func removeEntry(at index: Int) {
-        let last = scores.count - 1
-        if index != last { scores.swapAt(index, last) }
-        scores.removeLast()
+        scores.swapRemove(at: index)
     }
 
     /// The 0-based rank of `member` (from the highest score when `reverse`), if present.
@@ -147,8 +144,7 @@ final class ZSetObject {
 
     /// The entry at `index` of the dictionary (`0..<count`), for random sampling and ZSCAN.
     func entry(at index: Int) -> (member: CompactBytes, score: Double) {
-        let element = scores.elements[index]
-        return (element.key.compact, element.value)
+        (scores.keys[index].compact, scores.values[index])
     }
 
     /// Switches to the listpack encoding when Redis's `zsetConvertToListpackIfNeeded` would (store commands).
@@ -159,7 +155,7 @@ final class ZSetObject {
         while let current = node {
             if current.score == 0 && current.score.sign == .minus {
                 current.score = 0
-                scores[KeyspaceKey(compact: current.member)] = 0
+                if let index = scores.index(forKey: KeyspaceKey(compact: current.member)) { scores.setValue(0, at: index) }
             }
             node = current.forward(0)
         }
