@@ -50,6 +50,30 @@ struct KeyTableTests {
         #expect(table[key("k1")] == 1)
     }
 
+    @Test("Small tables go from scanning to an index and back as they cross the linear limit")
+    func aroundTheLinearLimit() {
+        var random = SeededGenerator(seed: 11)
+        var table = KeyTable<Int>()
+        var order: [String] = []
+        var values: [String: Int] = [:]
+        for step in 0..<3_000 {
+            let name = "m\(Int.random(in: 0..<(KeyTable<Int>.linearLimit * 2), using: &random))"
+            let key = KeyspaceKey(ByteBuffer(string: name))
+            if let index = table.index(forKey: key) {
+                #expect(order[index] == name)
+                table.swapRemove(at: index)
+                order.swapAt(index, order.count - 1)
+                order.removeLast()
+                values[name] = nil
+            } else {
+                table.append(key, step)
+                order.append(name)
+                values[name] = step
+            }
+            check(table, order, values)
+        }
+    }
+
     @Test("An empty table finds nothing")
     func empty() {
         let table = KeyTable<Void>()

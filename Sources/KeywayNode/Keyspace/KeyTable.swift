@@ -5,7 +5,8 @@
 /// with the process's random seed), so a probe compares hashes in the index itself and reads a member only for
 /// the slot whose hash matches: one cache miss for the index and one for the member per lookup, where an index of
 /// bare positions (OrderedDictionary's) reads the member of every slot it probes. Linear probing, at most 3/4
-/// full, with backward-shift deletion (no tombstones).
+/// full, with backward-shift deletion (no tombstones). Tables of up to `linearLimit` members have no index (a scan
+/// compares the hashes held in the keys), so small hashes and sets cost no more memory than their entries.
 struct KeyTable<Value> {
     private(set) var keys: [KeyspaceKey] = []
     private(set) var values: [Value] = []
@@ -13,6 +14,9 @@ struct KeyTable<Value> {
     private var slots: [UInt64] = []
     /// `slots.count - 1` (a power of two minus one), or -1 while there are no slots.
     private var mask = -1
+
+    /// The most members searched without an index.
+    static var linearLimit: Int { 8 }
 
     init() {}
 
@@ -24,7 +28,7 @@ struct KeyTable<Value> {
     /// The position of `key`, if present.
     @inline(__always)
     func index(forKey key: KeyspaceKey) -> Int? {
-        guard mask >= 0 else { return nil }
+        guard mask >= 0 else { return keys.firstIndex(of: key) }
         let tag = Self.tag(key.hash)
         var slot = Self.home(tag, mask)
         return slots.withUnsafeBufferPointer { slots in
@@ -59,9 +63,9 @@ struct KeyTable<Value> {
         let position = keys.count
         keys.append(key)
         values.append(value)
-        if keys.count &* 4 > (mask &+ 1) &* 3 {
+        if keys.count > Self.linearLimit && keys.count &* 4 > (mask &+ 1) &* 3 {
             rebuild()
-        } else {
+        } else if mask >= 0 {
             place(Self.tag(key.hash), position: position)
         }
         return position
@@ -75,9 +79,9 @@ struct KeyTable<Value> {
     /// Removes the entry at `index` and moves the last one into its place (O(1); the order changes).
     mutating func swapRemove(at index: Int) {
         let last = keys.count - 1
-        removeSlot(of: index)
+        if mask >= 0 { removeSlot(of: index) }
         if index != last {
-            repoint(last, to: index)
+            if mask >= 0 { repoint(last, to: index) }
             keys.swapAt(index, last)
             values.swapAt(index, last)
         }
@@ -163,12 +167,13 @@ struct KeyTable<Value> {
     }
 
     private mutating func shrinkIfSparse() {
-        if mask >= 64 && keys.count &* 8 < mask { rebuild() }
+        if mask >= 0 && (keys.count <= Self.linearLimit / 2 || (mask >= 64 && keys.count &* 8 < mask)) { rebuild() }
     }
 
-    /// Rebuilds the index for the current entries, at most 3/4 full after the next insertion.
+    /// Rebuilds the index for the current entries, at most 3/4 full after the next insertion (none for a table
+    /// small enough to scan).
     private mutating func rebuild() {
-        guard !keys.isEmpty else {
+        guard keys.count > Self.linearLimit else {
             slots = []
             mask = -1
             return
