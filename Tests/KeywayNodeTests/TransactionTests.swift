@@ -102,7 +102,7 @@ struct TransactionTests {
     @Test("A watched key that expires before EXEC fails the transaction; one already expired does not")
     func expiry() async throws {
         try await compareWatch(
-            prepare: [["SET", "k", "v"], ["PEXPIRE", "k", "100"]], watch: ["k"], change: [], pause: .milliseconds(250))
+            prepare: [["SET", "k", "v"], ["PEXPIRE", "k", "400"]], watch: ["k"], change: [], pause: .milliseconds(700))
         try await compareWatch(
             prepare: [["SET", "k", "v"], ["PEXPIRE", "k", "1"]], settle: .milliseconds(300), watch: ["k"],
             change: [], pause: .milliseconds(200))
