@@ -151,13 +151,13 @@ func registerSortedSetCommands(_ handlers: inout CommandHandlers) {
             if start < 0 { start = 0 }
             if start > end || start >= length { return [] }
             if end >= length { end = length - 1 }
-            var nodes: [ZSkipNode] = []
+            var nodes: [ZCursor] = []
             nodes.reserveCapacity(Int(end - start + 1))
-            var node = zset.node(atRank: Int(start))
+            var node = zset.cursor(atRank: Int(start))
             for _ in start...end {
                 guard let current = node else { break }
                 nodes.append(current)
-                node = current.forward(0)
+                node = current.next
             }
             return nodes
         }
@@ -165,11 +165,11 @@ func registerSortedSetCommands(_ handlers: inout CommandHandlers) {
     handlers.register("zremrangebyscore") { (inv: inout Invocation) throws(RedisError) in
         guard let range = ZScoreRange(min: inv.args[2], max: inv.args[3]) else { throw .minMaxNotFloat }
         try zremrange(&inv) { zset in
-            var nodes: [ZSkipNode] = []
+            var nodes: [ZCursor] = []
             var node = zset.firstNode(in: range, reverse: false)
             while let current = node, range.isBelowMax(current.score) {
                 nodes.append(current)
-                node = current.forward(0)
+                node = current.next
             }
             return nodes
         }
@@ -177,11 +177,11 @@ func registerSortedSetCommands(_ handlers: inout CommandHandlers) {
     handlers.register("zremrangebylex") { (inv: inout Invocation) throws(RedisError) in
         guard let range = ZLexRange(min: inv.args[2], max: inv.args[3]) else { throw .minMaxNotLex }
         try zremrange(&inv) { zset in
-            var nodes: [ZSkipNode] = []
+            var nodes: [ZCursor] = []
             var node = zset.firstNode(in: range, reverse: false)
             while let current = node, range.isBelowMax(current.member) {
                 nodes.append(current)
-                node = current.forward(0)
+                node = current.next
             }
             return nodes
         }
@@ -333,7 +333,7 @@ private struct ZRangeEmitter {
         reply.array(withScores && !reply.resp3 ? count * 2 : count)
     }
 
-    func emit(_ reply: inout ReplyWriter, _ node: ZSkipNode) {
+    func emit(_ reply: inout ReplyWriter, _ node: ZCursor) {
         if withScores && reply.resp3 { reply.array(2) }
         reply.bulk(node.member)
         if withScores { reply.double(node.score) }
@@ -397,7 +397,7 @@ private func zrange(
     }
 
     let zset = try inv.zsetForRead(inv.args[keyIndex])
-    var nodes: [ZSkipNode] = []
+    var nodes: [ZCursor] = []
     if let zset {
         switch rangeKind {
         case .rank:
@@ -412,20 +412,20 @@ private func zrange(
                     // Known length: stream straight to the client.
                     let emitter = ZRangeEmitter(withScores: withScores)
                     emitter.header(&inv.reply, count)
-                    var node = zset.node(atRank: isReverse ? Int(length - 1 - start) : Int(start))
+                    var node = zset.cursor(atRank: isReverse ? Int(length - 1 - start) : Int(start))
                     for _ in 0..<count {
                         guard let current = node else { break }
                         emitter.emit(&inv.reply, current)
-                        node = isReverse ? current.backward : current.forward(0)
+                        node = isReverse ? current.previous : current.next
                     }
                     return
                 }
                 nodes.reserveCapacity(count)
-                var node = zset.node(atRank: isReverse ? Int(length - 1 - start) : Int(start))
+                var node = zset.cursor(atRank: isReverse ? Int(length - 1 - start) : Int(start))
                 for _ in 0..<count {
                     guard let current = node else { break }
                     nodes.append(current)
-                    node = isReverse ? current.backward : current.forward(0)
+                    node = isReverse ? current.previous : current.next
                 }
             }
         case .score:
@@ -433,14 +433,14 @@ private func zrange(
                 var node = zset.firstNode(in: range, reverse: isReverse)
                 var skip = offset
                 while skip > 0, let current = node {
-                    node = isReverse ? current.backward : current.forward(0)
+                    node = isReverse ? current.previous : current.next
                     skip -= 1
                 }
                 var remaining = limit
                 while remaining != 0, let current = node {
                     if isReverse ? !range.isAboveMin(current.score) : !range.isBelowMax(current.score) { break }
                     nodes.append(current)
-                    node = isReverse ? current.backward : current.forward(0)
+                    node = isReverse ? current.previous : current.next
                     remaining -= 1
                 }
             }
@@ -449,14 +449,14 @@ private func zrange(
                 var node = zset.firstNode(in: range, reverse: isReverse)
                 var skip = offset
                 while skip > 0, let current = node {
-                    node = isReverse ? current.backward : current.forward(0)
+                    node = isReverse ? current.previous : current.next
                     skip -= 1
                 }
                 var remaining = limit
                 while remaining != 0, let current = node {
                     if isReverse ? !range.isAboveMin(current.member) : !range.isBelowMax(current.member) { break }
                     nodes.append(current)
-                    node = isReverse ? current.backward : current.forward(0)
+                    node = isReverse ? current.previous : current.next
                     remaining -= 1
                 }
             }
@@ -489,12 +489,13 @@ private func zrange(
 
 // MARK: - ZREMRANGEBY*
 
-/// Removes the nodes `select` picks from the sorted set at `args[1]`, as `zremrangeGenericCommand`.
-private func zremrange(_ inv: inout Invocation, select: (ZSetObject) -> [ZSkipNode]) throws(RedisError) {
+/// Removes the entries `select` picks from the sorted set at `args[1]`, as `zremrangeGenericCommand` (taken out
+/// of the tree before the first removal, which invalidates cursors).
+private func zremrange(_ inv: inout Invocation, select: (ZSetObject) -> [ZCursor]) throws(RedisError) {
     let key = inv.args[1]
     guard let zset = try inv.zsetForWrite(key) else { return inv.reply.integer(0) }
-    let nodes = select(zset)
-    for node in nodes { zset.remove(node: node) }
+    let nodes = select(zset).map(\.entry)
+    for node in nodes { zset.remove(node) }
     if !nodes.isEmpty {
         if zset.isEmpty { inv.db.remove(key) }
         inv.touched(key)
@@ -586,9 +587,9 @@ enum SortedSetPop {
             let total = min(count, zset.count)
             elements.reserveCapacity(total)
             for _ in 0..<total {
-                guard let node = max ? zset.list.last : zset.list.first else { break }
+                guard let node = max ? zset.tree.last : zset.tree.first else { break }
                 elements.append((node.member.buffer, node.score))
-                zset.remove(node: node)
+                zset.remove(node.entry)
             }
             if zset.isEmpty { db.remove(key) }
             effects.modified(key: key, db: dbIndex)
@@ -688,10 +689,10 @@ private func zsetRandomMembers(_ inv: inout Invocation, count requested: Int64, 
     if requested >= size {
         // Redis's zset iterator (zuiNext) walks from the highest score down.
         header(&inv.reply, size)
-        var node = zset.list.last
+        var node = zset.tree.last
         while let current = node {
             emit(&inv.reply, current.member, current.score)
-            node = current.backward
+            node = current.previous
         }
         return
     }

@@ -2,8 +2,8 @@ import NIOCore
 
 /// A sorted set: members with scores, ordered by (score, member).
 ///
-/// Like Redis, a skip list with spans (`ZSkipList`: O(log n) insert, delete, rank and range) plus a member →
-/// score dictionary. Redis 7.0's small encoding (`listpack`: at most 128 members of at most 64 bytes) is tracked
+/// An order-statistic B+ tree (`ZTree`: O(log n) insert, delete, rank and range, where Redis has a skip list)
+/// plus a member → score table. Redis 7.0's small encoding (`listpack`: at most 128 members of at most 64 bytes) is tracked
 /// because it changes a few visible behaviours: ZSCAN returns everything at once, ZRANGEBYLEX on mixed scores
 /// scans linearly, and a score of -0 is stored as 0.
 ///
@@ -22,7 +22,7 @@ final class ZSetObject {
     /// Members are keyed as the keyspace's keys are (inline when short, hashed once per lookup).
     private(set) var scores = KeyTable<Double>()
     /// The members in (score, member) order.
-    let list = ZSkipList()
+    let tree = ZTree()
     /// True while Redis would use the listpack encoding.
     private(set) var isListpack = true
 
@@ -53,10 +53,10 @@ final class ZSetObject {
 
     /// Calls `body` with every member and its score in ascending order.
     func forEach(_ body: (CompactBytes, Double) throws -> Void) rethrows {
-        var node = list.first
+        var node = tree.first
         while let current = node {
             try body(current.member, current.score)
-            node = current.forward(0)
+            node = current.next
         }
     }
 
@@ -89,7 +89,7 @@ final class ZSetObject {
         let stored = member.compacted()
         let score = normalized(score)
         scores.append(stored, score)
-        list.insert(score: score, member: stored.compact)
+        tree.insert(score: score, member: stored.compact)
     }
 
     /// Changes the score of a member that is in the set.
@@ -104,7 +104,7 @@ final class ZSetObject {
         let newScore = normalized(newScore)
         guard newScore != current else { return }
         scores.setValue(newScore, at: index)
-        list.updateScore(member: scores.keys[index].compact, current: current, newScore: newScore)
+        tree.updateScore(member: scores.keys[index].compact, current: current, newScore: newScore)
     }
 
     /// Removes `member`; true if it was there.
@@ -114,16 +114,14 @@ final class ZSetObject {
         let score = scores.values[index]
         let stored = scores.keys[index].compact
         removeEntry(at: index)
-        list.delete(score: score, member: stored)
+        tree.delete(score: score, member: stored)
         return true
     }
 
-    /// Removes a node found by a range or rank query.
-    func remove(node: ZSkipNode) {
-        let member = node.member
-        let score = node.score
-        if let index = scores.index(forKey: KeyspaceKey(compact: member)) { removeEntry(at: index) }
-        list.delete(score: score, member: member)
+    /// Removes an entry found by a range or rank query.
+    func remove(_ entry: ZEntry) {
+        if let index = scores.index(forKey: KeyspaceKey(compact: entry.member)) { removeEntry(at: index) }
+        tree.delete(score: entry.score, member: entry.member)
     }
 
     private func removeEntry(at index: Int) {
@@ -134,13 +132,13 @@ final class ZSetObject {
     func rank(of member: ByteBuffer, reverse: Bool) -> Int? {
         let key = KeyspaceKey(member)
         guard let index = scores.index(forKey: key) else { return nil }
-        let rank = list.rank(score: scores.values[index], member: scores.keys[index].compact)
+        let rank = tree.rank(score: scores.values[index], member: scores.keys[index].compact)
         guard rank > 0 else { return nil }
         return reverse ? count - rank : rank - 1
     }
 
-    /// The node at 0-based `rank` (ascending), if in range.
-    func node(atRank rank: Int) -> ZSkipNode? { list.node(atRank: rank + 1) }
+    /// The entry at 0-based `rank` (ascending), if in range.
+    func cursor(atRank rank: Int) -> ZCursor? { tree.cursor(atRank: rank) }
 
     /// The entry at `index` of the dictionary (`0..<count`), for random sampling and ZSCAN.
     func entry(at index: Int) -> (member: CompactBytes, score: Double) {
@@ -151,13 +149,13 @@ final class ZSetObject {
     func convertToListpackIfNeeded(maxMemberLength: Int) {
         guard !isListpack, count <= Self.maxListpackEntries, maxMemberLength <= Self.maxListpackValue else { return }
         isListpack = true
-        var node = list.first
+        var node = tree.first
         while let current = node {
             if current.score == 0 && current.score.sign == .minus {
-                current.score = 0
+                tree.normalizeScore(at: current, to: 0)
                 if let index = scores.index(forKey: KeyspaceKey(compact: current.member)) { scores.setValue(0, at: index) }
             }
-            node = current.forward(0)
+            node = current.next
         }
     }
 
@@ -168,30 +166,30 @@ final class ZSetObject {
 
     // MARK: Ranges
 
-    /// The first node in the score range (or the last one when `reverse`).
-    func firstNode(in range: ZScoreRange, reverse: Bool) -> ZSkipNode? {
-        reverse ? list.lastInRange(range) : list.firstInRange(range)
+    /// The first entry in the score range (or the last one when `reverse`).
+    func firstNode(in range: ZScoreRange, reverse: Bool) -> ZCursor? {
+        reverse ? tree.lastInRange(range) : tree.firstInRange(range)
     }
 
-    /// The first node in the lexicographic range (or the last one when `reverse`). A listpack is scanned
-    /// linearly as Redis does, which only differs from the skip list descent when scores are not all equal.
-    func firstNode(in range: ZLexRange, reverse: Bool) -> ZSkipNode? {
-        guard isListpack else { return reverse ? list.lastInLexRange(range) : list.firstInLexRange(range) }
+    /// The first entry in the lexicographic range (or the last one when `reverse`). A listpack is scanned
+    /// linearly as Redis does, which only differs from the tree descent when scores are not all equal.
+    func firstNode(in range: ZLexRange, reverse: Bool) -> ZCursor? {
+        guard isListpack else { return reverse ? tree.lastInLexRange(range) : tree.firstInLexRange(range) }
         // zzlIsInLexRange: the last member must be above the minimum and the first below the maximum.
-        guard !range.isEmpty, let last = list.last, range.isAboveMin(last.member), let first = list.first,
+        guard !range.isEmpty, let last = tree.last, range.isAboveMin(last.member), let first = tree.first,
             range.isBelowMax(first.member)
         else { return nil }
         if reverse {
-            var node = list.last
+            var node = tree.last
             while let current = node {
                 if range.isBelowMax(current.member) { return range.isAboveMin(current.member) ? current : nil }
-                node = current.backward
+                node = current.previous
             }
         } else {
-            var node = list.first
+            var node = tree.first
             while let current = node {
                 if range.isAboveMin(current.member) { return range.isBelowMax(current.member) ? current : nil }
-                node = current.forward(0)
+                node = current.next
             }
         }
         return nil
@@ -199,8 +197,10 @@ final class ZSetObject {
 
     /// Number of members with a score in `range`.
     func count(in range: ZScoreRange) -> Int {
-        guard let first = list.firstInRange(range), let last = list.lastInRange(range) else { return 0 }
-        return list.rank(of: last) - list.rank(of: first) + 1
+        guard !range.isEmpty else { return 0 }
+        let throughMax = tree.countWhile { range.isBelowMax($0.score) }
+        let belowMin = tree.countWhile { !range.isAboveMin($0.score) }
+        return max(0, throughMax - belowMin)
     }
 
     /// Number of members in the lexicographic `range` (ZLEXCOUNT).
@@ -210,13 +210,13 @@ final class ZSetObject {
             var node = firstNode(in: range, reverse: false)
             while let current = node, range.isBelowMax(current.member) {
                 count += 1
-                node = current.forward(0)
+                node = current.next
             }
             return count
         }
-        guard let first = list.firstInLexRange(range) else { return 0 }
-        var total = count - (list.rank(of: first) - 1)
-        if let last = list.lastInLexRange(range) { total -= count - list.rank(of: last) }
+        guard let first = tree.firstInLexRange(range) else { return 0 }
+        var total = count - (tree.rank(score: first.score, member: first.member) - 1)
+        if let last = tree.lastInLexRange(range) { total -= count - tree.rank(score: last.score, member: last.member) }
         return total
     }
 }
