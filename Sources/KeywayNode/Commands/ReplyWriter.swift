@@ -58,13 +58,14 @@ struct ReplyWriter {
 
     /// A double as Redis 7.0 writes it (`%.17g`): a RESP3 double, or a bulk string in RESP2.
     mutating func double(_ value: Double) {
-        let text = RedisNumber.format(value)
-        if resp3 {
-            buffer.writeInteger(RESPTypeIdentifier.double.rawValue)
-            buffer.writeString(text)
-            buffer.writeStaticString("\r\n")
-        } else {
-            buffer.writeRESPBulkString(text)
+        RedisNumber.withFormatted(value) { text in
+            if resp3 {
+                buffer.writeInteger(RESPTypeIdentifier.double.rawValue)
+                buffer.writeBytes(text)
+                buffer.writeStaticString("\r\n")
+            } else {
+                buffer.writeRESPBulkString(bytes: text)
+            }
         }
     }
 
@@ -115,13 +116,41 @@ struct RedisError: Error, Hashable {
 enum RedisNumber {
     /// `%.17g`, with `inf`/`-inf`/`nan` spelled as Redis spells them.
     static func format(_ value: Double) -> String {
-        if value.isNaN { return "nan" }
-        if value.isInfinite { return value > 0 ? "inf" : "-inf" }
-        return formatG17(value)
+        withFormatted(value) { String(decoding: $0, as: UTF8.self) }
     }
 
     static func formatG17(_ value: Double) -> String {
-        String(format: "%.17g", value)
+        withG17(value) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Calls `body` with the bytes of `format(value)`, without allocating.
+    @inline(__always)
+    static func withFormatted<Result>(_ value: Double, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        if value.isNaN { return body(UnsafeRawBufferPointer(staticString: "nan")) }
+        if value.isInfinite { return body(UnsafeRawBufferPointer(staticString: value > 0 ? "inf" : "-inf")) }
+        return withG17(value, body)
+    }
+
+    /// Calls `body` with the bytes of C's `%.17g` of `value`. Integral values below 10^15 in magnitude (`%.17g`
+    /// prints them as plain integers) are formatted here; the rest by the C library's `vsnprintf` into a stack
+    /// buffer (Foundation's `String(format:)` cost microseconds per score: ZRANGE ... WITHSCORES of 100 members
+    /// ran at one seventh of redis-server's rate).
+    static func withG17<Result>(_ value: Double, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(byteCount: 40, alignment: 8) { out in
+            if value == value.rounded(.towardZero) && value.magnitude < 1e15 {
+                if value == 0 && value.sign == .minus {
+                    out[0] = UInt8(ascii: "-")
+                    out[1] = UInt8(ascii: "0")
+                    return body(UnsafeRawBufferPointer(rebasing: out[0..<2]))
+                }
+                let length = ByteBuffer.storeDecimal(Int64(value), into: out, at: 0)
+                return body(UnsafeRawBufferPointer(rebasing: out[0..<length]))
+            }
+            let written = withVaList([value]) { arguments in
+                vsnprintf(out.baseAddress!.assumingMemoryBound(to: CChar.self), out.count, "%.17g", arguments)
+            }
+            return body(UnsafeRawBufferPointer(rebasing: out[0..<Int(max(0, min(written, Int32(out.count - 1))))]))
+        }
     }
 
     /// Parses an integer argument with `string2ll` rules.
@@ -150,5 +179,12 @@ enum RedisNumber {
                 return value.isNaN ? nil : value
             }
         }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The bytes of a static string (valid for the life of the program).
+    init(staticString: StaticString) {
+        self.init(start: staticString.utf8Start, count: staticString.utf8CodeUnitCount)
     }
 }
