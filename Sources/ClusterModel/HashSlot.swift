@@ -77,13 +77,18 @@ public enum CRC16 {
         Array(bytes).withUnsafeBytes { checksum($0) }
     }
 
+    /// The table is read through one pointer for the whole key: no lazy-global check and no bounds check per
+    /// byte (an index is `(crc >> 8) ^ byte`, always below 256).
     @inlinable
     public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt16 {
-        var crc: UInt16 = 0
-        for byte in bytes {
-            crc = (crc << 8) ^ table[Int((crc >> 8) ^ UInt16(byte))]
+        table.withUnsafeBufferPointer { table in
+            guard let entries = table.baseAddress else { return 0 }
+            var crc: UInt16 = 0
+            for byte in bytes {
+                crc = (crc << 8) ^ entries[Int(truncatingIfNeeded: UInt8(truncatingIfNeeded: crc >> 8) ^ byte)]
+            }
+            return crc
         }
-        return crc
     }
 
     @usableFromInline
