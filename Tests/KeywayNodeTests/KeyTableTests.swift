@@ -74,11 +74,20 @@ struct KeyTableTests {
         }
     }
 
-    @Test("An empty table finds nothing")
-    func empty() {
-        let table = KeyTable<Void>()
-        #expect(table.index(forKey: KeyspaceKey(ByteBuffer(string: "a"))) == nil)
+    @Test("An empty table finds nothing; a set's table (no values) adds, finds and removes")
+    func setTable() {
+        var table = KeyTable<Void>()
+        func key(_ i: Int) -> KeyspaceKey { KeyspaceKey(ByteBuffer(string: "s\(i)")) }
+        #expect(table.index(forKey: key(0)) == nil)
         #expect(table.count == 0)
+        for i in 0..<100 { table.append(key(i), ()) }
+        #expect(table.values.isEmpty)
+        #expect((0..<100).allSatisfy { table.contains(key($0)) })
+        for i in stride(from: 0, to: 100, by: 2) { table.swapRemove(at: table.index(forKey: key(i))!) }
+        table.remove(at: table.index(forKey: key(1))!)
+        #expect(table.count == 49)
+        #expect((0..<100).allSatisfy { table.contains(key($0)) == ($0 % 2 == 1 && $0 != 1) })
+        #expect(table[key(3)] != nil && table[key(1)] == nil)
     }
 
     private func check(_ table: KeyTable<Int>, _ order: [String], _ values: [String: Int]) {

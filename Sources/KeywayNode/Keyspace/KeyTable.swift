@@ -9,11 +9,15 @@
 /// compares the hashes held in the keys), so small hashes and sets cost no more memory than their entries.
 struct KeyTable<Value> {
     private(set) var keys: [KeyspaceKey] = []
+    /// The values, by position (empty when `Value` is zero-sized).
     private(set) var values: [Value] = []
     /// 0: empty; else the hash's low 32 bits in the high half and the position + 1 in the low half.
     private var slots: [UInt64] = []
     /// `slots.count - 1` (a power of two minus one), or -1 while there are no slots.
     private var mask = -1
+
+    /// Zero-sized values (a set's) are not stored: even an array of them costs an allocation per table.
+    @inline(__always) private static var storesValues: Bool { MemoryLayout<Value>.size != 0 }
 
     /// The most members searched without an index.
     static var linearLimit: Int { 8 }
@@ -52,7 +56,7 @@ struct KeyTable<Value> {
     /// The value of `key`, if present.
     @inline(__always)
     subscript(key: KeyspaceKey) -> Value? {
-        index(forKey: key).map { values[$0] }
+        index(forKey: key).map { Self.storesValues ? values[$0] : (() as! Value) }
     }
 
     // MARK: Changes
@@ -62,7 +66,7 @@ struct KeyTable<Value> {
     mutating func append(_ key: KeyspaceKey, _ value: Value) -> Int {
         let position = keys.count
         keys.append(key)
-        values.append(value)
+        if Self.storesValues { values.append(value) }
         if keys.count > Self.linearLimit && keys.count &* 4 > (mask &+ 1) &* 3 {
             rebuild()
         } else if mask >= 0 {
@@ -73,7 +77,7 @@ struct KeyTable<Value> {
 
     @inline(__always)
     mutating func setValue(_ value: Value, at index: Int) {
-        values[index] = value
+        if Self.storesValues { values[index] = value }
     }
 
     /// Removes the entry at `index` and moves the last one into its place (O(1); the order changes).
@@ -83,17 +87,17 @@ struct KeyTable<Value> {
         if index != last {
             if mask >= 0 { repoint(last, to: index) }
             keys.swapAt(index, last)
-            values.swapAt(index, last)
+            if Self.storesValues { values.swapAt(index, last) }
         }
         keys.removeLast()
-        values.removeLast()
+        if Self.storesValues { values.removeLast() }
         shrinkIfSparse()
     }
 
     /// Removes the entry at `index`, keeping the order of the others (O(n): for small tables).
     mutating func remove(at index: Int) {
         keys.remove(at: index)
-        values.remove(at: index)
+        if Self.storesValues { values.remove(at: index) }
         rebuild()
     }
 
