@@ -3,9 +3,9 @@ import NIOCore
 /// A sorted set: members with scores, ordered by (score, member).
 ///
 /// An order-statistic B+ tree (`ZTree`: O(log n) insert, delete, rank and range, where Redis has a skip list)
-/// plus a member → score table. Redis 7.0's small encoding (`listpack`: at most 128 members of at most 64 bytes) is tracked
-/// because it changes a few visible behaviours: ZSCAN returns everything at once, ZRANGEBYLEX on mixed scores
-/// scans linearly, and a score of -0 is stored as 0.
+/// plus a member → score table. Redis 7.0's small encoding (`listpack`: at most 128 members of at most 64 bytes)
+/// is tracked because it changes a few visible behaviours: ZSCAN returns everything at once, ZRANGEBYLEX on mixed
+/// scores scans linearly, and a score of -0 is stored as 0.
 ///
 /// For code outside the sorted set commands (DUMP/RESTORE, OBJECT ENCODING, DEBUG):
 /// - iterate with `zset.forEach { member, score in ... }`, in ascending (score, member) order;
@@ -92,12 +92,6 @@ final class ZSetObject {
         tree.insert(score: score, member: stored.compact)
     }
 
-    /// Changes the score of a member that is in the set.
-    func update(_ member: ByteBuffer, from current: Double, to newScore: Double) {
-        guard let index = scores.index(forKey: KeyspaceKey(member)) else { return }
-        update(at: index, to: newScore)
-    }
-
     /// Changes the score of the member at `index` of the dictionary.
     func update(at index: Int, to newScore: Double) {
         let current = scores.values[index]
@@ -113,19 +107,15 @@ final class ZSetObject {
         guard let index = scores.index(forKey: KeyspaceKey(member)) else { return false }
         let score = scores.values[index]
         let stored = scores.keys[index].compact
-        removeEntry(at: index)
+        scores.swapRemove(at: index)
         tree.delete(score: score, member: stored)
         return true
     }
 
     /// Removes an entry found by a range or rank query.
     func remove(_ entry: ZEntry) {
-        if let index = scores.index(forKey: KeyspaceKey(compact: entry.member)) { removeEntry(at: index) }
+        if let index = scores.index(forKey: KeyspaceKey(compact: entry.member)) { scores.swapRemove(at: index) }
         tree.delete(score: entry.score, member: entry.member)
-    }
-
-    private func removeEntry(at index: Int) {
-        scores.swapRemove(at: index)
     }
 
     /// The 0-based rank of `member` (from the highest score when `reverse`), if present.
