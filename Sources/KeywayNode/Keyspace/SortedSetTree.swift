@@ -106,7 +106,8 @@ struct ZCursor {
 /// A sorted set's order: entries by (score, member) in a B+ tree whose inner nodes count the entries below each
 /// child, so that insert, delete, rank and the entry at a rank are all O(log n) (the operations of Redis's
 /// `zskiplist`, which this replaces). A lookup reads a handful of nodes of contiguous entries instead of one
-/// scattered skip-list node per step: at 100,000 members a ZADD went from ~60 dependent cache misses to ~10.
+/// scattered skip-list node per step (the skip list's walks, stalled on those loads, were 44% of the node's CPU
+/// under ZADD at 100,000 members; with the tree ZADD went from 0.5-0.6x redis-server's rate to about 1.05x).
 final class ZTree {
     let leafCapacity: Int
     let innerCapacity: Int
