@@ -19,6 +19,18 @@ struct ZEntry {
     }
 }
 
+/// The first position of `entries` for which `isBefore` is false, given that it holds for a prefix (binary search).
+@inline(__always)
+func partitionPoint(_ entries: ContiguousArray<ZEntry>, _ isBefore: (ZEntry) -> Bool) -> Int {
+    var low = 0
+    var high = entries.count
+    while low < high {
+        let mid = (low &+ high) >> 1
+        if isBefore(entries[mid]) { low = mid &+ 1 } else { high = mid }
+    }
+    return low
+}
+
 /// A leaf of the tree: up to `leafCapacity` entries in order, linked to its neighbours for range walks.
 final class ZLeaf {
     var entries: ContiguousArray<ZEntry> = []
@@ -47,19 +59,7 @@ final class ZInner {
     /// The child whose range holds (`score`, `member`): the first whose separator sorts after it.
     @inline(__always)
     func childIndex(score: Double, member: CompactBytes) -> Int {
-        var low = 0
-        var high = separators.count
-        while low < high {
-            let mid = (low &+ high) >> 1
-            if separators[mid].precedes(score: score, member: member)
-                || separators[mid].equals(score: score, member: member)
-            {
-                low = mid &+ 1
-            } else {
-                high = mid
-            }
-        }
-        return low
+        partitionPoint(separators) { $0.precedes(score: score, member: member) || $0.equals(score: score, member: member) }
     }
 
     /// Entries of the children before `index`.
@@ -327,63 +327,36 @@ final class ZTree {
 
     /// The first entry for which `isBefore` is false, given that `isBefore` holds for a prefix of the order.
     func firstNot(_ isBefore: (ZEntry) -> Bool) -> ZCursor? {
-        var node = root
-        var level = height
-        while level > 0 {
-            let inner = unsafeDowncast(node, to: ZInner.self)
-            // Separators are bounds: the first child that can hold the answer follows the last separator that
-            // is still before it.
-            var low = 0
-            var high = inner.separators.count
-            while low < high {
-                let mid = (low + high) >> 1
-                if isBefore(inner.separators[mid]) { low = mid + 1 } else { high = mid }
-            }
-            node = inner.children[low]
-            level -= 1
-        }
-        let leaf = unsafeDowncast(node, to: ZLeaf.self)
-        var low = 0
-        var high = leaf.entries.count
-        while low < high {
-            let mid = (low + high) >> 1
-            if isBefore(leaf.entries[mid]) { low = mid + 1 } else { high = mid }
-        }
-        if low < leaf.entries.count { return ZCursor(leaf: leaf, index: low) }
+        let (leaf, index, _) = descend(to: isBefore, counting: false)
+        if index < leaf.entries.count { return ZCursor(leaf: leaf, index: index) }
         // Past this leaf's entries: the answer, if any, is the first entry after it.
-        var candidate = leaf.next
-        while let current = candidate {
-            if !current.entries.isEmpty { return ZCursor(leaf: current, index: 0) }
-            candidate = current.next
-        }
-        return nil
+        return ZCursor(leaf: leaf, index: index - 1).next
     }
 
     /// How many entries `isBefore` holds for, given that it holds for a prefix of the order: one descent.
     func countWhile(_ isBefore: (ZEntry) -> Bool) -> Int {
+        let (_, index, before) = descend(to: isBefore, counting: true)
+        return before &+ index
+    }
+
+    /// The leaf and position where `isBefore` (true for a prefix of the order) stops holding, and, when
+    /// `counting`, how many entries lie in the leaves before that one. Separators are bounds: the child that can
+    /// hold the answer follows the last separator that is still before it.
+    private func descend(
+        to isBefore: (ZEntry) -> Bool, counting: Bool
+    ) -> (leaf: ZLeaf, index: Int, before: Int) {
         var node = root
         var level = height
-        var total = 0
+        var before = 0
         while level > 0 {
             let inner = unsafeDowncast(node, to: ZInner.self)
-            var low = 0
-            var high = inner.separators.count
-            while low < high {
-                let mid = (low + high) >> 1
-                if isBefore(inner.separators[mid]) { low = mid + 1 } else { high = mid }
-            }
-            total &+= inner.countBefore(low)
-            node = inner.children[low]
+            let index = partitionPoint(inner.separators, isBefore)
+            if counting { before &+= inner.countBefore(index) }
+            node = inner.children[index]
             level -= 1
         }
         let leaf = unsafeDowncast(node, to: ZLeaf.self)
-        var low = 0
-        var high = leaf.entries.count
-        while low < high {
-            let mid = (low + high) >> 1
-            if isBefore(leaf.entries[mid]) { low = mid + 1 } else { high = mid }
-        }
-        return total &+ low
+        return (leaf, partitionPoint(leaf.entries, isBefore), before)
     }
 
     /// The last entry for which `isWithin` holds, given that it holds for a prefix of the order.
@@ -427,13 +400,7 @@ final class ZTree {
     /// The position of the first entry of `entries` not before (`score`, `member`).
     @inline(__always)
     private static func lowerBound(_ entries: ContiguousArray<ZEntry>, score: Double, member: CompactBytes) -> Int {
-        var low = 0
-        var high = entries.count
-        while low < high {
-            let mid = (low &+ high) >> 1
-            if entries[mid].precedes(score: score, member: member) { low = mid &+ 1 } else { high = mid }
-        }
-        return low
+        partitionPoint(entries) { $0.precedes(score: score, member: member) }
     }
 
     /// Checks the tree's invariants (tests): order, counts, separators, leaf links.
