@@ -32,6 +32,15 @@ public struct RESPRequestDecoder: Sendable {
     private var resumeRemaining = 0
     /// Offset from which to continue looking for the end of a partial line, when larger than the line's start.
     private var resumeSearch = 0
+    /// Whether multibulk requests carry their `frame`. A proxy forwards it; a server that only reads the arguments
+    /// turns this off and saves a reference to the input per request.
+    public var keepsFrames = true
+    /// Argument arrays handed back by `recycle` once their requests ran, reused by the next requests: a pipelined
+    /// request then allocates no array of its own.
+    private var spareArguments: [[ByteBuffer]] = []
+    /// At most this many spare arrays are kept, each of at most `maxRecycledCapacity` elements.
+    static let maxSpareArguments = 32
+    static let maxRecycledCapacity = 32
 
     public init(limits: RESPLimits = .default) {
         self.limits = limits
@@ -59,6 +68,20 @@ public struct RESPRequestDecoder: Sendable {
         return nil
     }
 
+    /// Hands back a request's arguments once it has run, so that a later request reuses the array's storage.
+    /// Leaves `arguments` empty. An array still shared elsewhere (a command queued by MULTI) keeps its storage,
+    /// and the spare gets storage of its own (an allocation, as without recycling).
+    public mutating func recycle(_ arguments: inout [ByteBuffer]) {
+        guard spareArguments.count < Self.maxSpareArguments, arguments.capacity <= Self.maxRecycledCapacity else {
+            arguments = []
+            return
+        }
+        var spare: [ByteBuffer] = []
+        swap(&spare, &arguments)
+        spare.removeAll(keepingCapacity: true)
+        spareArguments.append(spare)
+    }
+
     enum Step {
         case needMoreData
         case empty
@@ -80,7 +103,7 @@ public struct RESPRequestDecoder: Sendable {
         // A fresh request is cut into arguments while it is validated; a resumed one is validated from where it
         // stopped, then cut in a second pass once complete.
         let fresh = offset == 0
-        var arguments: [ByteBuffer] = []
+        var arguments: [ByteBuffer] = fresh ? (spareArguments.popLast() ?? []) : []
         let view = buffer
         let scan = try view.withUnsafeReadableBytes { (bytes) throws(RESPProtocolError) -> Scan in
             try Self.scanMultibulk(
@@ -98,11 +121,16 @@ public struct RESPRequestDecoder: Sendable {
             resumeOffset = 0
             resumeRemaining = 0
             resumeSearch = 0
-            guard let frame = buffer.readSlice(length: end) else { return .needMoreData }
-            if empty { return .empty }
-            if !fresh {
-                arguments = Self.cutArguments(frame)
+            guard end <= buffer.readableBytes else { return .needMoreData }
+            if empty {
+                buffer.moveReaderIndex(forwardBy: end)
+                return .empty
             }
+            if !fresh {
+                arguments = Self.cutArguments(buffer.getSlice(at: buffer.readerIndex, length: end)!)
+            }
+            let frame = keepsFrames ? buffer.getSlice(at: buffer.readerIndex, length: end) : nil
+            buffer.moveReaderIndex(forwardBy: end)
             return .request(RESPRequest(arguments: arguments, frame: frame))
         }
     }

@@ -189,6 +189,53 @@ struct ServerCommandTests {
         await node.stop()
     }
 
+    @Test("A name resolved once per client: repeats, other cases, arity errors and containers as redis-server",
+          .enabled(if: RedisServerProcess.isAvailable))
+    func repeatedCommandNames() async throws {
+        try await withDifferential() { diff in
+            // The dispatcher remembers the bytes of the last top-level name a client used: the same name with the
+            // wrong arity, in another case, a container after its own name, and a name longer than 16 bytes.
+            try await diff.run([
+                ["SET", "a", "1"], ["SET", "a"], ["SET", "a", "2"], ["set", "b", "3"], ["SeT", "c"], ["SET"],
+                ["GET", "a"], ["GET", "a", "b"], ["get", "b"], ["GET"],
+                ["CONFIG", "GET", "maxmemory"], ["CONFIG"], ["CONFIG", "NOSUCH"], ["CONFIG", "GET", "save"],
+                ["config", "get"], ["OBJECT", "ENCODING", "a"], ["OBJECT", "ENCODING"], ["OBJECT"],
+                ["ZREVRANGEBYSCORE", "z", "+inf", "-inf"], ["ZREVRANGEBYSCORE", "z"], ["zrevrangebyscore", "z", "1", "0"],
+                ["ZREMRANGEBYSCORE", "z", "0", "1"], ["ZREVRANGEBYSCORE", "z", "1"], ["GEORADIUSBYMEMBER_RO"],
+                ["NOSUCHCOMMAND"], ["SET", "a", "4"], ["GET", "a"],
+            ])
+        }
+    }
+
+    @Test("CLIENT LIST names each client's last command; writes count as changes with nobody watching")
+    func lastCommandAndChangeCount() async throws {
+        let node = try await NodeHarness.start()
+        let worker = try await node.client()
+        let observer = try await node.client()
+        func text(_ command: [String]) async throws -> String {
+            guard case .bulkString(let reply) = try await observer.command(command) else { return "" }
+            return String(buffer: reply)
+        }
+        func changes() async throws -> Int? {
+            let prefix = "rdb_changes_since_last_save:"
+            let line = try await text(["INFO", "persistence"]).split(separator: "\r\n").first { $0.hasPrefix(prefix) }
+            return line.flatMap { Int($0.dropFirst(prefix.count)) }
+        }
+        let before = try #require(try await changes())
+        _ = try await worker.command(["SET", "k", "v"])
+        _ = try await worker.command(["INCR", "n"])
+        _ = try await worker.command(["DEL", "k"])
+        #expect(try await changes() == before + 3)
+        let lines = try await text(["CLIENT", "LIST"]).split(separator: "\n")
+        #expect(lines.contains { $0.contains(" cmd=del ") })
+        #expect(lines.contains { $0.contains(" cmd=client|list ") })
+        _ = try await worker.command(["STRLEN", "n"])
+        #expect(try await text(["CLIENT", "LIST"]).contains(" cmd=strlen "))
+        worker.close()
+        observer.close()
+        await node.stop()
+    }
+
     @Test("CLIENT: SETNAME/GETNAME/ID/KILL/REPLY errors and replies as redis-server's",
           .enabled(if: RedisServerProcess.isAvailable))
     func clientDifferential() async throws {

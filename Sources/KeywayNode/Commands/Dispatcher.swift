@@ -51,13 +51,12 @@ struct Dispatcher {
         var resolved: CommandSpec?
         // The spec's number, looked up once for the handler and the statistics (each lookup copies the table).
         var number: Int?
-        switch resolve(args) {
+        switch resolveCached(args, session: session, number: &number) {
         case .failure(let error):
             reject(error, args: args, session: session, reply: &reply)
             outcome = .reply
         case .success(let spec):
             resolved = spec
-            number = CommandNumbers.redis70.number(of: spec)
             if let error = node.authenticationError(for: spec, session: session) {
                 reject(error, args: args, session: session, reply: &reply)
                 outcome = .reply
@@ -67,6 +66,28 @@ struct Dispatcher {
         }
         clock = node.commandDidRun(ticket, spec: resolved, number: number, args: args, session: session, reply: &reply)
         return outcome
+    }
+
+    /// `resolve`, remembering the last top-level command per client: a pipeline mostly repeats one command, and
+    /// comparing its name's bytes is cheaper than the table's case-insensitive lookup and the number's. Sets
+    /// `number` to the spec's `CommandNumbers` number.
+    @inline(__always)
+    private func resolveCached(_ args: [ByteBuffer], session: ClientSession, number: inout Int?)
+        -> Result<CommandSpec, RedisError>
+    {
+        if let spec = session.lastResolved.spec(for: args[0]), !spec.isContainer {
+            guard spec.acceptsArgumentCount(args.count) else {
+                return .failure(RedisError(bytes: CommandError.wrongNumberOfArguments(spec).messageBytes))
+            }
+            number = session.lastResolved.number
+            return .success(spec)
+        }
+        let result = resolve(args)
+        if case .success(let spec) = result {
+            number = CommandNumbers.redis70.number(of: spec)
+            if !spec.isSubcommand { session.lastResolved = ResolvedName(args[0], spec: spec, number: number) }
+        }
+        return result
     }
 
     /// Finds the command (and subcommand) and checks its arity, with Redis's error texts.
@@ -147,7 +168,7 @@ struct Dispatcher {
             invocation.reply.error(error)
         }
         blocking.mayBlock = false
-        session.lastCommand = name
+        session.lastCommandSpec = spec
         var outcome: CommandOutcome = invocation.closeAfterReply ? .replyAndClose : .reply
         if let request = blocking.pending {
             blocking.pending = nil
@@ -229,18 +250,53 @@ extension NodeState {
             invocation.reply.error(error)
         }
         blocking.pending = nil
-        session.lastCommand = spec.name
+        session.lastCommandSpec = spec
         reply = invocation.reply.take()
         let modeSetByCommand = session.replyMode
         session.replyMode = .on
         commandDidRun(ticket, spec: spec, number: number, args: args, session: session, reply: &reply)
         session.replyMode = modeSetByCommand != .on ? modeSetByCommand : replyMode
         let produced = invocation.effects
-        if !produced.isEmpty {
-            effects.propagated.append(contentsOf: produced.propagated)
-            effects.modified.append(contentsOf: produced.modified)
-            effects.ready.append(contentsOf: produced.ready)
-            effects.expiredCount += produced.expiredCount
+        if !produced.isEmpty { effects.add(produced) }
+    }
+}
+
+/// The request bytes of the name a client last used for a top-level command, and what they resolved to
+/// (`Dispatcher.resolveCached`). Names of up to 16 bytes are kept, as two words, so that comparing them takes no
+/// reference to any buffer.
+struct ResolvedName {
+    private var length = -1
+    private var low: UInt64 = 0
+    private var high: UInt64 = 0
+    /// The command table's specs live as long as the process.
+    private unowned(unsafe) var resolved: CommandSpec?
+    private(set) var number: Int?
+
+    init() {}
+
+    init(_ name: ByteBuffer, spec: CommandSpec, number: Int?) {
+        guard let words = Self.words(name) else { return }
+        (length, low, high) = (name.readableBytes, words.low, words.high)
+        resolved = spec
+        self.number = number
+    }
+
+    /// The spec when `name` has exactly the bytes remembered.
+    @inline(__always)
+    func spec(for name: ByteBuffer) -> CommandSpec? {
+        guard name.readableBytes == length, let words = Self.words(name), words.low == low, words.high == high
+        else { return nil }
+        return resolved
+    }
+
+    @inline(__always)
+    private static func words(_ name: ByteBuffer) -> (low: UInt64, high: UInt64)? {
+        let count = name.readableBytes
+        guard count <= 16 else { return nil }
+        return name.withUnsafeReadableBytes { bytes in
+            var words: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<count])) }
+            return (words.0, words.1)
         }
     }
 }

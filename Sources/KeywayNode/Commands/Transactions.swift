@@ -63,10 +63,7 @@ private func exec(_ inv: inout Invocation) throws(RedisError) {
         effects.propagated.insert((db, [multiName]), at: 0)
         effects.propagated.append((db, [execName]))
     }
-    inv.effects.propagated.append(contentsOf: effects.propagated)
-    inv.effects.modified.append(contentsOf: effects.modified)
-    inv.effects.ready.append(contentsOf: effects.ready)
-    inv.effects.expiredCount += effects.expiredCount
+    inv.effects.add(effects)
 }
 
 extension NodeState {

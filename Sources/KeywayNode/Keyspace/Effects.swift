@@ -6,40 +6,66 @@ import NIOCore
 /// This is the single path every keyspace change goes through (DESIGN.md): handlers record effects, not
 /// the original command, where the two differ (an expiry becomes DEL, a relative TTL becomes PEXPIREAT).
 struct Effects {
-    /// Commands that reproduce the change on a replica or in the AOF, with the database they apply to.
+    /// Commands that reproduce the change on a replica or in the AOF, with the database they apply to. Recorded
+    /// only with `recordsPropagation`.
     var propagated: [(db: Int, command: [ByteBuffer])] = []
-    /// Keys whose value changed (WATCH invalidation, client-side caching later).
+    /// Keys whose value changed (WATCH invalidation, waking blocked clients). Recorded only with `recordsKeys`;
+    /// `modifiedCount` counts them either way.
     var modified: [(db: Int, key: ByteBuffer)] = []
     /// Keys that received elements a blocked client may be waiting for.
     var ready: [(db: Int, key: ByteBuffer)] = []
     /// Number of keys expired by this command.
     var expiredCount = 0
+    /// Number of key changes (INFO's `rdb_changes_since_last_save`), recorded or not.
+    var modifiedCount = 0
+    /// Whether the changed keys are needed: someone WATCHes a key or is blocked on one. The dispatcher clears it
+    /// when nobody does, so that a write records no key (an append, a retain, and a release per command).
+    var recordsKeys = true
+    /// Whether the commands are needed: a replica or the AOF consumes them. As Redis's `shouldPropagate`, the
+    /// dispatcher clears it when nothing does.
+    var recordsPropagation = true
 
+    @inline(__always)
     mutating func modified(key: ByteBuffer, db: Int) {
-        modified.append((db, key))
+        modifiedCount += 1
+        if recordsKeys { modified.append((db, key)) }
     }
 
+    @inline(__always)
     mutating func propagate(db: Int, _ command: [ByteBuffer]) {
-        propagated.append((db, command))
+        if recordsPropagation { propagated.append((db, command)) }
     }
 
     mutating func expired(key: ByteBuffer, db: Int) {
         expiredCount += 1
-        modified.append((db, key))
-        propagated.append((db, [ByteBuffer(string: "DEL"), key]))
+        modified(key: key, db: db)
+        propagate(db: db, [ByteBuffer(string: "DEL"), key])
     }
 
     mutating func signalReady(key: ByteBuffer, db: Int) {
         ready.append((db, key))
     }
 
-    var isEmpty: Bool { propagated.isEmpty && modified.isEmpty && ready.isEmpty && expiredCount == 0 }
+    var isEmpty: Bool {
+        modifiedCount == 0 && propagated.isEmpty && ready.isEmpty && expiredCount == 0
+    }
+
+    /// Adds what `other` (a command run inside EXEC) recorded, as far as this record records it.
+    mutating func add(_ other: Effects) {
+        if recordsPropagation { propagated.append(contentsOf: other.propagated) }
+        if recordsKeys { modified.append(contentsOf: other.modified) }
+        ready.append(contentsOf: other.ready)
+        expiredCount += other.expiredCount
+        modifiedCount += other.modifiedCount
+    }
 
     /// Empties the record but keeps its arrays' storage, so the next command records without allocating.
+    @inline(__always)
     mutating func clear() {
         if !propagated.isEmpty { propagated.removeAll(keepingCapacity: true) }
         if !modified.isEmpty { modified.removeAll(keepingCapacity: true) }
         if !ready.isEmpty { ready.removeAll(keepingCapacity: true) }
         expiredCount = 0
+        modifiedCount = 0
     }
 }

@@ -197,7 +197,7 @@ extension NodeState {
                 let served = serveBlocked(client, key: key, invocation: &invocation)
                 guard served else { continue }
                 registry.remove(client)
-                client.session.lastCommand = client.spec.name
+                client.session.lastCommandSpec = client.spec
                 apply(invocation.effects)
                 enqueue(invocation.effects.ready)
                 client.resume(invocation.reply.buffer)

@@ -46,6 +46,7 @@ final class ClientHandler: ChannelInboundHandler {
         self.dispatcher = Dispatcher(node: node)
         self.reply = ReplyWriter(buffer: ByteBuffer(), resp3: false)
         self.decoder = RESPRequestDecoder(limits: node.connectionLimits.withLockedValue { $0.protocolLimits })
+        decoder.keepsFrames = false
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -165,6 +166,8 @@ final class ClientHandler: ChannelInboundHandler {
             index += 1
         }
         end(&held)
+        // The requests that ran give their argument arrays back; those waiting keep theirs.
+        for ran in 0..<index { decoder.recycle(&batch[ran].arguments) }
         batch.removeAll(keepingCapacity: true)
         if closing {
             flush(context: context, thenClose: true)

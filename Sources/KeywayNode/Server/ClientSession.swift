@@ -1,3 +1,4 @@
+import ClusterModel
 import Foundation
 import NIOCore
 
@@ -21,7 +22,11 @@ final class ClientSession: @unchecked Sendable {
     var name: String?
     var libName: String?
     var libVersion: String?
-    var lastCommand = "NULL"
+    /// The last command run (CLIENT LIST `cmd`); the command table's specs live as long as the process.
+    unowned(unsafe) var lastCommandSpec: CommandSpec?
+    var lastCommand: String { lastCommandSpec?.name ?? "NULL" }
+    /// The name the client last used for a top-level command, resolved (`Dispatcher.resolveCached`).
+    var lastResolved = ResolvedName()
     var lastInteraction = Date()
     var commandsProcessed = 0
     /// True after ASKING, for the next command only.

@@ -51,6 +51,10 @@ final class NodeState: @unchecked Sendable {
     var monitors: [Int64: ClientSession] = [:]
     /// The effects record commands reuse (`takeSpareEffects`/`recycle`).
     private var spareEffects = Effects()
+    /// Whether commands' effects are propagated as commands: set while a replica or the AOF consumes them
+    /// (neither exists yet; DESIGN.md, Roadmap). Until then the dispatcher records none, as Redis propagates
+    /// nothing without replicas or AOF.
+    var propagates = false
 
     init(configuration: NodeConfiguration) {
         self.configuration = configuration
@@ -94,11 +98,15 @@ final class NodeState: @unchecked Sendable {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    /// An empty effects record whose arrays keep the capacity of earlier commands'. Called under the lock.
+    /// An empty effects record whose arrays keep the capacity of earlier commands', recording only what the node
+    /// needs now: keys while someone watches or waits for one, commands while something consumes them. Called
+    /// under the lock.
     @inline(__always)
     func takeSpareEffects() -> Effects {
         var effects = Effects()
         swap(&effects, &spareEffects)
+        effects.recordsKeys = !watchedKeys.isEmpty || blocking.count > 0
+        effects.recordsPropagation = propagates
         return effects
     }
 
@@ -112,7 +120,7 @@ final class NodeState: @unchecked Sendable {
     /// Applies a command's effects: bumps WATCH versions. Called under the lock.
     func apply(_ effects: Effects) {
         stats.expiredKeys += effects.expiredCount
-        dirty += effects.modified.count
+        dirty += effects.modifiedCount
         if !watchedKeys.isEmpty {
             for change in effects.modified {
                 watchedKeys[WatchedKey(db: change.db, key: change.key)]?.version &+= 1
