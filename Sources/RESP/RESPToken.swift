@@ -20,7 +20,9 @@ public struct RESPToken: Hashable, Sendable {
         self = token
     }
 
-    /// The frame's type.
+    /// The frame's type. Inlined always, like the frame writers (ByteBuffer+RESP.swift): read once per reply.
+    @inlinable
+    @inline(__always)
     public var type: RESPTypeIdentifier {
         // Validated: the first byte is a known type identifier.
         RESPTypeIdentifier(rawValue: base.getInteger(at: base.readerIndex, as: UInt8.self) ?? 0) ?? .null

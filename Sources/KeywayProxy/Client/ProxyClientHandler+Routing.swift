@@ -37,7 +37,7 @@ extension ProxyClientHandler {
             reply(seq, error: CommandError.wrongNumberOfArguments(spec).message)
             return
         }
-        lastCommand = spec.name
+        lastCommandSpec = spec
         switch spec.routing {
         case .singleSlot:
             routeSingleSlot(spec, argv: argv, frame: frame, seq: seq)
@@ -147,14 +147,16 @@ extension ProxyClientHandler {
             router.sendToAnyPrimary(frame, resp3: resp3, sink: self, tag: seq)
             return
         }
+        // The loop's scratch arrays, taken out for the call (a nested split, if one ever ran, would get fresh ones):
+        // the grouping allocates nothing once they have grown.
+        var scratch = router.takeSplitScratch()
+        defer { router.returnSplitScratch(&scratch) }
         // Fast path: every key in one slot, the command goes as it is.
         let firstSlot = Int(HashSlot(key: argv[positions[0]]).rawValue)
         var oneSlot = true
-        var slots: [Int] = []
-        slots.reserveCapacity(positions.count)
         for position in positions {
             let keySlot = Int(HashSlot(key: argv[position]).rawValue)
-            slots.append(keySlot)
+            scratch.slots.append(keySlot)
             if keySlot != firstSlot { oneSlot = false }
         }
         if oneSlot {
@@ -162,69 +164,65 @@ extension ProxyClientHandler {
             return
         }
         // One sub-command per slot, keys in the client's order within it. Parts are numbered by their first key.
-        var partSlots: [Int] = []
-        var partOfKey = slots
-        var partCounts: [Int] = []
-        var partOfSlot: [Int: Int] = [:]
-        for (i, keySlot) in slots.enumerated() {
+        for keySlot in scratch.slots {
             var part = -1
-            if partSlots.count <= 16 {
+            if scratch.partSlots.count <= 16 {
                 // Few parts (MSET/MGET of a handful of keys): a scan beats hashing.
-                for (index, candidate) in partSlots.enumerated() where candidate == keySlot {
+                for (index, candidate) in scratch.partSlots.enumerated() where candidate == keySlot {
                     part = index
                     break
                 }
             } else {
-                if partOfSlot.isEmpty {
-                    for (index, candidate) in partSlots.enumerated() { partOfSlot[candidate] = index }
+                if scratch.partOfSlot.isEmpty {
+                    for (index, candidate) in scratch.partSlots.enumerated() { scratch.partOfSlot[candidate] = index }
                 }
-                part = partOfSlot[keySlot] ?? -1
+                part = scratch.partOfSlot[keySlot] ?? -1
             }
             if part < 0 {
-                part = partSlots.count
-                partSlots.append(keySlot)
-                partCounts.append(0)
-                if !partOfSlot.isEmpty { partOfSlot[keySlot] = part }
+                part = scratch.partSlots.count
+                scratch.partSlots.append(keySlot)
+                scratch.partCounts.append(0)
+                if !scratch.partOfSlot.isEmpty { scratch.partOfSlot[keySlot] = part }
             }
-            partOfKey[i] = part
-            partCounts[part] += 1
+            scratch.partOfKey.append(part)
+            scratch.partCounts[part] += 1
         }
+        let parts = scratch.partSlots.count
         // Keys grouped by part (a counting sort), and for MGET where each key's value lands in its part's reply.
-        var starts = [Int](repeating: 0, count: partCounts.count + 1)
-        for part in partCounts.indices { starts[part + 1] = starts[part] + partCounts[part] }
-        var order = [Int](repeating: 0, count: positions.count)
-        var filled = starts
+        scratch.starts.append(0)
+        for part in 0..<parts { scratch.starts.append(scratch.starts[part] + scratch.partCounts[part]) }
+        scratch.filled.append(contentsOf: scratch.starts)
+        scratch.order.append(contentsOf: repeatElement(0, count: positions.count))
         var keyPlacement: [(part: Int, index: Int)] = []
         if merge == .concatenateInOrder { keyPlacement.reserveCapacity(positions.count) }
-        for (i, part) in partOfKey.enumerated() {
-            if merge == .concatenateInOrder { keyPlacement.append((part, filled[part] - starts[part])) }
-            order[filled[part]] = i
-            filled[part] += 1
+        for (i, part) in scratch.partOfKey.enumerated() {
+            if merge == .concatenateInOrder { keyPlacement.append((part, scratch.filled[part] - scratch.starts[part])) }
+            scratch.order[scratch.filled[part]] = i
+            scratch.filled[part] += 1
         }
-        let merger = SplitMergeSink(
-            client: self, seq: seq, mode: merge, parts: partSlots.count, keyPlacement: keyPlacement)
+        let merger = SplitMergeSink(client: self, seq: seq, mode: merge, parts: parts, keyPlacement: keyPlacement)
         // Every part in one buffer, sent as slices of it (the backend connection copies them into its output).
         // All parts are written before the first slice is taken: a write into a buffer that a slice shares would
         // copy the whole buffer (it did, once per part: ~27 copies per 10-key MSET).
-        var buffer = ByteBufferAllocator().buffer(capacity: frame.readableBytes + 16 * partSlots.count)
+        var buffer = ByteBufferAllocator().buffer(capacity: frame.readableBytes + 16 * parts)
         let readonly = spec.flags.contains(.readonly)
-        // `filled` is done with; reused: bounds[part] is where the part starts, bounds[parts] where the last ends.
-        var bounds = consume filled
-        for part in partSlots.indices {
-            bounds[part] = buffer.writerIndex
-            buffer.writeRESPHeader(.array, 1 + partCounts[part] * step)
+        // `filled` is done with; reused: filled[part] is where the part starts, filled[parts] where the last ends.
+        for part in 0..<parts {
+            scratch.filled[part] = buffer.writerIndex
+            buffer.writeRESPHeader(.array, 1 + scratch.partCounts[part] * step)
             buffer.writeRESPBulkString(argv[0])
-            for key in order[starts[part]..<starts[part + 1]] {
+            for key in scratch.order[scratch.starts[part]..<scratch.starts[part + 1]] {
                 let position = positions[key]
                 for offset in 0..<step where position + offset < argv.count {
                     buffer.writeRESPBulkString(argv[position + offset])
                 }
             }
         }
-        bounds[partSlots.count] = buffer.writerIndex
-        for part in partSlots.indices {
-            let request = buffer.getSlice(at: bounds[part], length: bounds[part + 1] - bounds[part]) ?? ByteBuffer()
-            router.send(request, slot: partSlots[part], readonly: readonly, resp3: resp3, sink: merger, tag: part)
+        scratch.filled[parts] = buffer.writerIndex
+        for part in 0..<parts {
+            let start = scratch.filled[part]
+            let request = buffer.getSlice(at: start, length: scratch.filled[part + 1] - start) ?? ByteBuffer()
+            router.send(request, slot: scratch.partSlots[part], readonly: readonly, resp3: resp3, sink: merger, tag: part)
         }
     }
 

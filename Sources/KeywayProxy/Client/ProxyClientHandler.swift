@@ -23,7 +23,9 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
     var libraryVersion: ByteBuffer?
     var remoteAddress = "?"
     var localAddress = "?"
-    var lastCommand = "NULL"
+    /// The last command routed (CLIENT LIST `cmd`); the command table's specs live as long as the process.
+    unowned(unsafe) var lastCommandSpec: CommandSpec?
+    var lastCommand: String { lastCommandSpec?.name ?? "NULL" }
     var commandsProcessed: UInt64 = 0
     private(set) var lastActivity = NIODeadline.now()
     private var idleTask: Scheduled<Void>?
@@ -149,8 +151,10 @@ final class ProxyClientHandler: ChannelDuplexHandler, ReplySink {
                 protocolError(error)
                 return
             }
-            guard let request else { break }
+            guard var request else { break }
             handle(request)
+            // Its argument array serves a later request (the frame, if kept by a backend, is a slice of its own).
+            decoder.recycle(&request.arguments)
         }
         guard buffer.readableBytes > 0, !closeWhenDrained else { return }
         if buffer.readableBytes > router.configuration.maxQueryBuffer {

@@ -32,8 +32,19 @@ final class SplitMergeSink: ReplySink {
     private let client: ProxyClientHandler
     private let seq: Int
     private let mode: SplitMerge
-    private var parts: [RESPToken?]
+    /// Which parts have answered (a part answers once; a second reply for it is ignored).
+    private var answered: [Bool]
     private var remaining: Int
+    /// The error of the lowest-numbered part that failed so far: the first error in the client's key order
+    /// (parts are numbered by their first key).
+    private var firstError: (part: Int, reply: RESPToken)?
+    /// MSET: the reply of part 0, passed on when every part succeeded.
+    private var firstReply: RESPToken?
+    /// DEL, UNLINK, EXISTS, TOUCH: the sum so far; false once a part answered with no integer.
+    private var total: Int64 = 0
+    private var integersOnly = true
+    /// MGET: every part's reply, kept until all are in.
+    private var parts: [RESPToken?]
     /// For each key in the client's order: its part and its place in that part.
     private let keyPlacement: [(part: Int, index: Int)]
 
@@ -41,44 +52,56 @@ final class SplitMergeSink: ReplySink {
         self.client = client
         self.seq = seq
         self.mode = mode
-        self.parts = Array(repeating: nil, count: parts)
+        self.answered = Array(repeating: false, count: parts)
+        self.parts = mode == .concatenateInOrder ? Array(repeating: nil, count: parts) : []
         self.remaining = parts
         self.keyPlacement = keyPlacement
     }
 
     func receive(_ reply: RESPToken, tag: Int) {
-        guard tag < parts.count, parts[tag] == nil else { return }
-        parts[tag] = reply
+        guard tag < answered.count, !answered[tag] else { return }
+        answered[tag] = true
         remaining -= 1
+        if reply.isError {
+            if firstError.map({ tag < $0.part }) ?? true { firstError = (tag, reply) }
+        } else {
+            switch mode {
+            case .allSucceeded:
+                if tag == 0 { firstReply = reply }
+            case .sumIntegers:
+                if let value = reply.integerValue { total &+= value } else { integersOnly = false }
+            case .concatenateInOrder:
+                parts[tag] = reply
+            }
+        }
         if remaining == 0 { finish() }
     }
 
     private func finish() {
-        let replies = parts.compactMap { $0 }
-        // The first error in the client's key order wins (parts are numbered by their first key).
-        if let error = replies.first(where: \.isError) {
-            client.deliver(error.base, seq: seq)
+        if let firstError {
+            client.deliver(firstError.reply.base, seq: seq)
             return
         }
         var out = ByteBuffer()
         switch mode {
         case .allSucceeded:
-            client.deliver(replies[0].base, seq: seq)
+            guard let firstReply else {
+                client.reply(seq, error: "ERR unexpected reply from a backend to a split command")
+                return
+            }
+            client.deliver(firstReply.base, seq: seq)
             return
         case .sumIntegers:
-            var total: Int64 = 0
-            for reply in replies {
-                guard let value = reply.integerValue else {
-                    client.reply(seq, error: "ERR unexpected reply from a backend to a split command")
-                    return
-                }
-                total &+= value
+            guard integersOnly else {
+                client.reply(seq, error: "ERR unexpected reply from a backend to a split command")
+                return
             }
             out.writeRESPInteger(total)
         case .concatenateInOrder:
             var elements: [[RESPToken]] = []
-            for reply in replies {
-                guard let items = reply.elements else {
+            elements.reserveCapacity(parts.count)
+            for reply in parts {
+                guard let items = reply?.elements else {
                     client.reply(seq, error: "ERR unexpected reply from a backend to a split command")
                     return
                 }

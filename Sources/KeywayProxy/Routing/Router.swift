@@ -42,6 +42,7 @@ final class Router: BackendFlusher, @unchecked Sendable {
     private var backoff: [Endpoint: (until: NIODeadline, delay: TimeAmount)] = [:]
     private var replicaCursor = 0
 
+    private var splitScratch = SplitScratch()
     private var dirtyBackends: [BackendConnection] = []
     private var dirtyClients: [ProxyClientHandler] = []
     private var flushScheduled = false
@@ -411,5 +412,53 @@ final class LoopClock {
     @inline(__always)
     func tick() {
         if enabled { nanoseconds = UInt64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds) }
+    }
+}
+
+/// Working arrays of `ProxyClientHandler.split` (grouping a multi-key command's keys by slot), kept by the loop's
+/// router so that a split allocates none of them once they have grown.
+struct SplitScratch {
+    /// Each key's slot, in the client's order.
+    var slots: [Int] = []
+    /// Each part's slot, parts numbered by their first key.
+    var partSlots: [Int] = []
+    /// Each key's part.
+    var partOfKey: [Int] = []
+    /// Keys per part.
+    var partCounts: [Int] = []
+    /// Where each part's keys start in `order` (one more entry than parts).
+    var starts: [Int] = []
+    /// Fill positions while sorting; then where each part's bytes start in the split buffer.
+    var filled: [Int] = []
+    /// Key indices grouped by part.
+    var order: [Int] = []
+    /// Part by slot, once there are more than 16 parts.
+    var partOfSlot: [Int: Int] = [:]
+
+    mutating func removeAll() {
+        slots.removeAll(keepingCapacity: true)
+        partSlots.removeAll(keepingCapacity: true)
+        partOfKey.removeAll(keepingCapacity: true)
+        partCounts.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+        filled.removeAll(keepingCapacity: true)
+        order.removeAll(keepingCapacity: true)
+        if !partOfSlot.isEmpty { partOfSlot.removeAll(keepingCapacity: true) }
+    }
+}
+
+extension Router {
+    /// The loop's split scratch arrays, empty; `returnSplitScratch` gives them back.
+    func takeSplitScratch() -> SplitScratch {
+        var scratch = SplitScratch()
+        swap(&scratch, &splitScratch)
+        return scratch
+    }
+
+    /// Gives the scratch arrays back, emptied, unless they grew past 4,096 keys (a huge MGET keeps no memory).
+    func returnSplitScratch(_ scratch: inout SplitScratch) {
+        guard scratch.slots.capacity <= 4096 else { return }
+        scratch.removeAll()
+        swap(&scratch, &splitScratch)
     }
 }
