@@ -21,6 +21,36 @@ struct CompactBytesTests {
         }
     }
 
+    @Test("KeyspaceKey: equal bytes hash alike in either form; length and every byte count; hashes spread")
+    func keyHashes() {
+        // The same short bytes held in a buffer (as CompactBytes.buffer) and inline: equal keys, equal hashes.
+        for source in ["", "a", "key:000000012345", String(repeating: "z", count: 24)] {
+            let inline = KeyspaceKey(compact: CompactBytes(compacting: ByteBuffer(string: source)))
+            let buffered = KeyspaceKey(compact: .buffer(ByteBuffer(string: source)))
+            #expect(inline == buffered)
+            #expect(inline.hash == buffered.hash)
+        }
+        // Zero padding does not make "a" and "a\0" one key; a change in any byte or word changes the hash.
+        #expect(KeyspaceKey(ByteBuffer(string: "a")).hash != KeyspaceKey(ByteBuffer(bytes: [97, 0])).hash)
+        let base = Array("abcdefghijklmnopqrstuvwx".utf8)
+        var hashes = Set<Int>()
+        for index in base.indices {
+            var changed = base
+            changed[index] ^= 1
+            hashes.insert(KeyspaceKey(ByteBuffer(bytes: changed)).hash)
+        }
+        hashes.insert(KeyspaceKey(ByteBuffer(bytes: base)).hash)
+        #expect(hashes.count == base.count + 1)
+        // 100,000 benchmark-style keys: their low 16 bits (what a 65,536-bucket table uses) fill the buckets about
+        // as random hashes would (65,536 x (1 - e^(-100,000/65,536)): ~51,300); a weak mix leaves far fewer.
+        var buckets = Set<Int>()
+        for n in 0..<100_000 {
+            let key = "key:" + String(String(n).reversed()).padding(toLength: 12, withPad: "0", startingAt: 0)
+            buckets.insert(KeyspaceKey(ByteBuffer(string: key)).hash & 0xFFFF)
+        }
+        #expect(buckets.count > 50_000)
+    }
+
     @Test("A stored long value is a copy of its own, not a slice of the request")
     func compactingCopies() {
         var request = ByteBuffer(string: "prefix-" + String(repeating: "v", count: 40))
