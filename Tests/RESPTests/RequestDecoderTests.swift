@@ -36,6 +36,43 @@ import Testing
         ("PING\r\nECHO \"\r\n", .unbalancedQuotes),
     ]
 
+    @Test("Recycled argument arrays and frameless decoding give the same requests, split anywhere")
+    func recycledArguments() throws {
+        let requests: [[String]] = [
+            ["SET", "key", "value"], ["GET", "key"], ["MSET", "a", "1", "b", "2", "c", "3"], ["PING"],
+            ["ECHO", String(repeating: "x", count: 100)], ["DEL", "a"], ["LPUSH", "l", "1", "2", "3", "4", "5", "6"],
+        ]
+        var wire = ByteBuffer()
+        for request in requests { wire.writeRESPCommand(request) }
+        wire.writeString("PING inline\r\n")
+        let expected = requests + [["PING", "inline"]]
+        for keepsFrames in [true, false] {
+            // Every split point: a request cut in two resumes from its `$` line, with arguments cut again.
+            for split in stride(from: 0, through: wire.readableBytes, by: 7) {
+                var decoder = RESPRequestDecoder()
+                decoder.keepsFrames = keepsFrames
+                var first = wire.getSlice(at: 0, length: split)!
+                var decoded: [[String]] = []
+                var frames = 0
+                func drain(_ buffer: inout ByteBuffer) throws {
+                    while var request = try decoder.decode(&buffer) {
+                        decoded.append(request.arguments.map { String(buffer: $0) })
+                        if request.frame != nil { frames += 1 }
+                        // Handed back at once: the next request reuses the array, which must hold only its own.
+                        decoder.recycle(&request.arguments)
+                        #expect(request.arguments.isEmpty)
+                    }
+                }
+                try drain(&first)
+                var rest = first
+                rest.writeImmutableBuffer(wire.getSlice(at: split, length: wire.readableBytes - split)!)
+                try drain(&rest)
+                #expect(decoded == expected)
+                #expect(frames == (keepsFrames ? requests.count : 0))
+            }
+        }
+    }
+
     @Test(arguments: 0..<errors.count)
     func protocolErrors(index: Int) {
         let (text, error) = Self.errors[index]
