@@ -118,7 +118,6 @@ struct Dispatcher {
         _ spec: CommandSpec, number: Int?, _ args: [ByteBuffer], session: ClientSession, reply: inout ReplyWriter,
         started: UInt64
     ) -> CommandOutcome {
-        let name = spec.name
         let specID = ObjectIdentifier(spec)
         // ASKING holds for the next command only.
         let asking = session.asking
@@ -132,7 +131,7 @@ struct Dispatcher {
         // Cluster redirection (MOVED, ASK, CROSSSLOT incl. the shard channels of SSUBSCRIBE/SPUBLISH...) comes
         // before queueing and the pub/sub context check, as in Redis.
         if let redirect = node.clusterRedirection(for: spec, args, session: session, asking: asking) {
-            if name == "exec" {
+            if spec.name == "exec" {
                 session.transaction = nil
                 session.transactionDirty = false
                 node.unwatchAll(session)
@@ -145,7 +144,7 @@ struct Dispatcher {
         if session.inPubSubContext, !Self.allowedInPubSub.contains(specID) {
             if session.transaction != nil { session.transactionDirty = true }
             reply.error(RedisError(
-                "ERR Can't execute '\(name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
+                "ERR Can't execute '\(spec.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
             return .reply
         }
         if session.transaction != nil, !Self.transactionControl.contains(specID) {
@@ -154,7 +153,7 @@ struct Dispatcher {
             return .reply
         }
         guard let handler = node.handlers.handler(for: spec, number: number) else {
-            reply.error(RedisError("ERR unknown command '\(name)', with args beginning with: "))
+            reply.error(RedisError("ERR unknown command '\(spec.name)', with args beginning with: "))
             return .reply
         }
         var invocation = Invocation(
