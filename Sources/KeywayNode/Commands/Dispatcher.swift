@@ -261,12 +261,10 @@ extension NodeState {
 }
 
 /// The request bytes of the name a client last used for a top-level command, and what they resolved to
-/// (`Dispatcher.resolveCached`). Names of up to 16 bytes are kept, as two words, so that comparing them takes no
-/// reference to any buffer.
+/// (`Dispatcher.resolveCached`). Names of up to 24 bytes are kept inline (`CompactBytes`), so that comparing them
+/// takes no reference to any buffer.
 struct ResolvedName {
-    private var length = -1
-    private var low: UInt64 = 0
-    private var high: UInt64 = 0
+    private var name: CompactBytes = .inline(0, 0, 0, 0)
     /// The command table's specs live as long as the process.
     private unowned(unsafe) var resolved: CommandSpec?
     private(set) var number: Int?
@@ -274,8 +272,9 @@ struct ResolvedName {
     init() {}
 
     init(_ name: ByteBuffer, spec: CommandSpec, number: Int?) {
-        guard let words = Self.words(name) else { return }
-        (length, low, high) = (name.readableBytes, words.low, words.high)
+        let bytes = CompactBytes(referencing: name)
+        guard case .inline = bytes else { return }
+        self.name = bytes
         resolved = spec
         self.number = number
     }
@@ -283,19 +282,9 @@ struct ResolvedName {
     /// The spec when `name` has exactly the bytes remembered.
     @inline(__always)
     func spec(for name: ByteBuffer) -> CommandSpec? {
-        guard name.readableBytes == length, let words = Self.words(name), words.low == low, words.high == high
+        guard let resolved, name.readableBytes <= CompactBytes.inlineCapacity,
+            CompactBytes(referencing: name) == self.name
         else { return nil }
         return resolved
-    }
-
-    @inline(__always)
-    private static func words(_ name: ByteBuffer) -> (low: UInt64, high: UInt64)? {
-        let count = name.readableBytes
-        guard count <= 16 else { return nil }
-        return name.withUnsafeReadableBytes { bytes in
-            var words: (UInt64, UInt64) = (0, 0)
-            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<count])) }
-            return (words.0, words.1)
-        }
     }
 }

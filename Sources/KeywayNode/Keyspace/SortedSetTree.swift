@@ -369,29 +369,39 @@ final class ZTree {
 
     /// The first entry whose score is in `range`, or nil.
     func firstInRange(_ range: ZScoreRange) -> ZCursor? {
-        guard !range.isEmpty, let node = firstNot({ !range.isAboveMin($0.score) }), range.isBelowMax(node.score)
-        else { return nil }
-        return node
+        firstBetween(
+            empty: range.isEmpty, aboveMin: { range.isAboveMin($0.score) }, belowMax: { range.isBelowMax($0.score) })
     }
 
     /// The last entry whose score is in `range`, or nil.
     func lastInRange(_ range: ZScoreRange) -> ZCursor? {
-        guard !range.isEmpty, let node = lastWithin({ range.isBelowMax($0.score) }), range.isAboveMin(node.score)
-        else { return nil }
-        return node
+        lastBetween(
+            empty: range.isEmpty, aboveMin: { range.isAboveMin($0.score) }, belowMax: { range.isBelowMax($0.score) })
     }
 
     // MARK: Lex ranges (as zslFirstInLexRange / zslLastInLexRange: meaningful when all scores are equal)
 
     func firstInLexRange(_ range: ZLexRange) -> ZCursor? {
-        guard !range.isEmpty, let node = firstNot({ !range.isAboveMin($0.member) }), range.isBelowMax(node.member)
-        else { return nil }
-        return node
+        firstBetween(
+            empty: range.isEmpty, aboveMin: { range.isAboveMin($0.member) }, belowMax: { range.isBelowMax($0.member) })
     }
 
     func lastInLexRange(_ range: ZLexRange) -> ZCursor? {
-        guard !range.isEmpty, let node = lastWithin({ range.isBelowMax($0.member) }), range.isAboveMin(node.member)
-        else { return nil }
+        lastBetween(
+            empty: range.isEmpty, aboveMin: { range.isAboveMin($0.member) }, belowMax: { range.isBelowMax($0.member) })
+    }
+
+    /// The first entry of a range given by its bounds' tests (each holds for a suffix / prefix of the order).
+    @inline(__always)
+    private func firstBetween(empty: Bool, aboveMin: (ZEntry) -> Bool, belowMax: (ZEntry) -> Bool) -> ZCursor? {
+        guard !empty, let node = firstNot({ !aboveMin($0) }), belowMax(node.entry) else { return nil }
+        return node
+    }
+
+    /// The last entry of a range given by its bounds' tests.
+    @inline(__always)
+    private func lastBetween(empty: Bool, aboveMin: (ZEntry) -> Bool, belowMax: (ZEntry) -> Bool) -> ZCursor? {
+        guard !empty, let node = lastWithin(belowMax), aboveMin(node.entry) else { return nil }
         return node
     }
 
