@@ -35,10 +35,12 @@ var package = Package(
             dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // C shims the standard library lacks (a cache prefetch hint); header-only inline functions.
+        .target(name: "CKeywayShims"),
         .target(
             name: "KeywayNode",
             dependencies: [
-                "RESP", "ClusterModel",
+                "RESP", "ClusterModel", "CKeywayShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -89,7 +89,7 @@ func registerKeyCommands(_ handlers: inout CommandHandlers) {
     }
     handlers.register("scan", scanKeys)
     handlers.register("randomkey") { (inv: inout Invocation) throws(RedisError) in
-        while let key = inv.db.keys.randomElement() {
+        while let key = inv.db.randomKey() {
             if let at = inv.db.expiry(of: key), at <= inv.now {
                 _ = inv.db.lookup(key, now: inv.now, effects: &inv.effects)
                 continue

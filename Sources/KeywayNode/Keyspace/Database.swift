@@ -6,7 +6,8 @@ import NIOCore
 /// Not thread-safe on its own: every access happens under `NodeState`'s lock.
 final class Database {
     let index: Int
-    private(set) var entries: [KeyspaceKey: RedisObject] = [:]
+    /// Keys and their values.
+    private(set) var table = KeyspaceTable()
     /// Absolute expiry times in milliseconds since the Unix epoch.
     private(set) var expires: [KeyspaceKey: Int64] = [:]
     /// Keys per hash slot, maintained only in cluster mode (db 0).
@@ -17,64 +18,67 @@ final class Database {
         self.slotIndex = trackSlots ? SlotKeyIndex() : nil
     }
 
-    var count: Int { entries.count }
+    var count: Int { table.count }
     var expiresCount: Int { expires.count }
 
     /// The value of `key` if it exists and has not expired; an expired key is deleted on the way.
+    @inline(__always)
     func lookup(_ key: ByteBuffer, now: Int64, effects: inout Effects) -> RedisObject? {
-        let stored = KeyspaceKey(key)
-        guard let object = entries[stored] else { return nil }
-        if !expires.isEmpty, let at = expires[stored], at <= now {
-            remove(stored)
-            effects.expired(key: key, db: index)
-            return nil
-        }
-        return object
+        position(of: key, now: now, effects: &effects).map { table.value(at: $0) }
     }
 
     /// Where the value of `key` is, if it exists and has not expired (an expired key is deleted on the way): for
     /// a read-modify-write of the value (`value(at:)`, `replaceValue(at:with:)`) with one lookup. The position is
-    /// valid until the next change to the database.
-    func position(of key: ByteBuffer, now: Int64, effects: inout Effects) -> Dictionary<KeyspaceKey, RedisObject>.Index? {
+    /// valid until the next key is added to or removed from the database.
+    @inline(__always)
+    func position(of key: ByteBuffer, now: Int64, effects: inout Effects) -> Int? {
         let stored = KeyspaceKey(key)
-        guard let position = entries.index(forKey: stored) else { return nil }
+        guard let position = table.find(stored) else { return nil }
         if !expires.isEmpty, let at = expires[stored], at <= now {
-            remove(stored)
+            remove(at: position, stored)
             effects.expired(key: key, db: index)
             return nil
         }
         return position
     }
 
-    func value(at position: Dictionary<KeyspaceKey, RedisObject>.Index) -> RedisObject {
-        entries.values[position]
+    @inline(__always)
+    func value(at position: Int) -> RedisObject {
+        table.value(at: position)
     }
 
     /// Replaces the value at `position` (from `position(of:now:effects:)`), keeping the key's expiry.
-    func replaceValue(at position: Dictionary<KeyspaceKey, RedisObject>.Index, with object: RedisObject) {
-        entries.values[position] = object
+    @inline(__always)
+    func replaceValue(at position: Int, with object: RedisObject) {
+        table.setValue(object, at: position)
+    }
+
+    /// Starts loading where a lookup of `key` will look (`KeyspaceTable.prefetch`).
+    @inline(__always)
+    func prefetch(_ key: ByteBuffer) {
+        if table.count != 0 { table.prefetch(KeyspaceKey(key)) }
     }
 
     /// Whether `key` exists and has not expired (without deleting it).
     func exists(_ key: ByteBuffer, now: Int64) -> Bool {
         let key = KeyspaceKey(key)
-        guard entries[key] != nil else { return false }
+        guard table.find(key) != nil else { return false }
         if !expires.isEmpty, let at = expires[key], at <= now { return false }
         return true
     }
 
     /// Whether `key` is in the table, expired or not.
     func contains(_ key: ByteBuffer) -> Bool {
-        entries[KeyspaceKey(key)] != nil
+        table.find(KeyspaceKey(key)) != nil
     }
 
     /// Stores `object` under `key`; `keepTTL` false clears any expiry (as SET does).
     func set(_ key: ByteBuffer, _ object: RedisObject, keepTTL: Bool = false) {
         let stored = KeyspaceKey(key)
-        if let position = entries.index(forKey: stored) {
-            entries.values[position] = object
+        if let position = table.find(stored) {
+            table.setValue(object, at: position)
         } else {
-            entries[stored.compacted()] = object
+            table.insertNew(stored.compacted(), object)
             slotIndex?.insert(key.compacted())
         }
         if !keepTTL && !expires.isEmpty { expires.removeValue(forKey: stored) }
@@ -83,11 +87,11 @@ final class Database {
     /// Stores a value for an existing or new key, copying the key into storage of its own when new.
     func insert(_ key: ByteBuffer, _ object: RedisObject, keepTTL: Bool = false) {
         let stored = KeyspaceKey(key)
-        if let position = entries.index(forKey: stored) {
-            entries.values[position] = object
+        if let position = table.find(stored) {
+            table.setValue(object, at: position)
             if !keepTTL && !expires.isEmpty { expires.removeValue(forKey: stored) }
         } else {
-            entries[stored.compacted()] = object
+            table.insertNew(stored.compacted(), object)
             slotIndex?.insert(key.compacted())
             if !expires.isEmpty { expires.removeValue(forKey: stored) }
         }
@@ -96,15 +100,16 @@ final class Database {
     /// Deletes `key`; true if it existed.
     @discardableResult
     func remove(_ key: ByteBuffer) -> Bool {
-        remove(KeyspaceKey(key))
+        let stored = KeyspaceKey(key)
+        guard let position = table.find(stored) else { return false }
+        remove(at: position, stored)
+        return true
     }
 
-    @discardableResult
-    private func remove(_ key: KeyspaceKey) -> Bool {
-        guard entries.removeValue(forKey: key) != nil else { return false }
+    private func remove(at position: Int, _ key: KeyspaceKey) {
+        table.remove(at: position)
         if !expires.isEmpty { expires.removeValue(forKey: key) }
         slotIndex?.remove(key.buffer)
-        return true
     }
 
     func expiry(of key: ByteBuffer) -> Int64? {
@@ -113,7 +118,7 @@ final class Database {
 
     func setExpiry(_ key: ByteBuffer, at: Int64) {
         let key = KeyspaceKey(key)
-        guard entries[key] != nil else { return }
+        guard table.find(key) != nil else { return }
         if let position = expires.index(forKey: key) {
             expires.values[position] = at
         } else {
@@ -128,14 +133,21 @@ final class Database {
     }
 
     func removeAll() {
-        entries.removeAll()
+        table.removeAll()
         expires.removeAll()
         if slotIndex != nil { slotIndex = SlotKeyIndex() }
     }
 
-    /// All keys (including logically expired ones not yet collected).
-    var keys: LazyMapCollection<Dictionary<KeyspaceKey, RedisObject>.Keys, ByteBuffer> {
-        entries.keys.lazy.map(\.buffer)
+    /// All keys (including logically expired ones not yet collected). The database must not change while they
+    /// are iterated.
+    var keys: LazyMapSequence<KeyspaceTable.Keys, ByteBuffer> {
+        table.keys.lazy.map(\.buffer)
+    }
+
+    /// A key picked at random (expired or not), or nil when the database is empty.
+    func randomKey() -> ByteBuffer? {
+        var generator = SystemRandomNumberGenerator()
+        return table.randomTaken(using: &generator).map { table.key(at: $0).buffer }
     }
 
     /// Up to `limit` keys whose expiry time is due, for the active expiry cycle.
@@ -155,7 +167,7 @@ final class Database {
 
     /// Swaps contents with another database (SWAPDB).
     func swapContents(with other: Database) {
-        swap(&entries, &other.entries)
+        swap(&table, &other.table)
         swap(&expires, &other.expires)
         swap(&slotIndex, &other.slotIndex)
     }
