@@ -93,6 +93,11 @@ struct KeyspaceTableTests {
         #expect(dropped == nil)
     }
 
+    @Test("A slot (a key's bytes and its value) fills exactly one cache line")
+    func slotLayout() {
+        #expect(MemoryLayout<KeyspaceTable.Slot>.stride == KeyspaceTable.slotBytes)
+    }
+
     @Test("Random picks return taken slots and reach every key")
     func randomPicks() {
         let table = KeyspaceTable()

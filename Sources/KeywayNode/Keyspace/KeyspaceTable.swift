@@ -1,20 +1,25 @@
 import CKeywayShims
 
-/// The keyspace's hash table: every slot holds a key (with its hash) and the key's value side by side, and a
-/// separate byte per slot says whether it is taken and carries 7 bits of the hash.
+/// The keyspace's hash table: every slot holds a key's bytes and its value side by side in one 64-byte cache line,
+/// and a separate byte per slot says whether it is taken and carries 7 bits of the key's hash.
 ///
 /// A lookup reads the tag bytes (a quarter of a megabyte for a million slots: they stay in the L2 cache) and then
-/// one slot, where the key's bytes and its value lie together. `Dictionary` keeps keys and values in two arrays,
-/// so a lookup in a large keyspace cost a cache miss in each (~12% of the node's CPU under GET at -P 16).
+/// one cache line, where the key's bytes and its value lie together; only a slot whose tag matches is read (a
+/// false match once in 128). `Dictionary` keeps keys (with their hashes) and values in two arrays, so a lookup in a
+/// large keyspace cost a cache miss in each (~12% of the node's CPU under GET at -P 16). The hash is not stored:
+/// growing, shrinking and deleting recompute it from the key (a few multiplications for a key of up to 24 bytes).
 ///
 /// Open addressing with linear probing, at most 3/4 full, backward-shift deletion (no tombstones). The first slot
 /// probed is the high bits of the key's hash times a random odd multiplier chosen per table size, so that copying
 /// one table into another in slot order never piles keys into one run. Not thread-safe: `Database`'s rules apply.
 final class KeyspaceTable {
     struct Slot {
-        var key: KeyspaceKey
+        var key: CompactBytes
         var value: RedisObject
     }
+
+    /// A slot's size and alignment: one cache line.
+    static let slotBytes = 64
 
     /// Per slot: 0 when empty, else `0x80 | hash & 0x7F`.
     private var tags: UnsafeMutablePointer<UInt8>
@@ -51,27 +56,24 @@ final class KeyspaceTable {
         while true {
             let found = tags[index]
             if found == 0 { return nil }
-            if found == tag && slots[index].key == key { return index }
+            if found == tag && slots[index].key == key.compact { return index }
             index = (index &+ 1) & mask
         }
     }
 
-    /// Starts loading the tag and the slot where a lookup of `key` begins (a slot spans two cache lines), without
-    /// waiting: the lookups of a pipeline's keys then overlap their cache misses instead of stalling in turn.
+    /// Starts loading the tag and the slot where a lookup of `key` begins, without waiting: the lookups of a pipeline's keys then overlap their cache misses instead of stalling in turn.
     @inline(__always)
     func prefetch(_ key: KeyspaceKey) {
         let index = home(key.hash)
         keyway_prefetch(tags + index)
-        let slot = UnsafeRawPointer(slots + index)
-        keyway_prefetch(slot)
-        keyway_prefetch(slot + 64)
+        keyway_prefetch(slots + index)
     }
 
     @inline(__always)
     func value(at index: Int) -> RedisObject { slots[index].value }
 
     @inline(__always)
-    func key(at index: Int) -> KeyspaceKey { slots[index].key }
+    func key(at index: Int) -> CompactBytes { slots[index].key }
 
     @inline(__always)
     func setValue(_ value: RedisObject, at index: Int) { slots[index].value = value }
@@ -103,7 +105,7 @@ final class KeyspaceTable {
         var index = home(key.hash)
         while tags[index] != 0 { index = (index &+ 1) & mask }
         tags[index] = Self.tag(key.hash)
-        (slots + index).initialize(to: Slot(key: key, value: value))
+        (slots + index).initialize(to: Slot(key: key.compact, value: value))
         count &+= 1
         return index
     }
@@ -120,7 +122,7 @@ final class KeyspaceTable {
             next = (next &+ 1) & mask
             let tag = tags[next]
             if tag == 0 { break }
-            let home = home(slots[next].key.hash)
+            let home = home(KeyspaceKey(compact: slots[next].key).hash)
             let staysPut = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next)
             if !staysPut {
                 (slots + hole).moveInitialize(from: slots + next, count: 1)
@@ -162,7 +164,9 @@ final class KeyspaceTable {
     ) {
         let tags = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         tags.initialize(repeating: 0, count: capacity)
-        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
+        let slots = UnsafeMutableRawPointer.allocate(
+            byteCount: capacity * MemoryLayout<Slot>.stride, alignment: max(Self.slotBytes, MemoryLayout<Slot>.alignment)
+        ).bindMemory(to: Slot.self, capacity: capacity)
         let shift = UInt64(64 - capacity.trailingZeroBitCount)
         return (tags, slots, capacity - 1, shift, UInt64.random(in: 0...UInt64.max) | 1)
     }
@@ -173,7 +177,7 @@ final class KeyspaceTable {
         let oldCapacity = capacity
         (tags, slots, mask, shift, multiplier) = Self.allocate(capacity: newCapacity)
         for old in 0..<oldCapacity where oldTags[old] != 0 {
-            var index = home(oldSlots[old].key.hash)
+            var index = home(KeyspaceKey(compact: oldSlots[old].key).hash)
             while tags[index] != 0 { index = (index &+ 1) & mask }
             tags[index] = oldTags[old]
             (slots + index).moveInitialize(from: oldSlots + old, count: 1)
@@ -197,7 +201,7 @@ extension KeyspaceTable {
             let table: KeyspaceTable
             var index = 0
 
-            mutating func next() -> KeyspaceKey? {
+            mutating func next() -> CompactBytes? {
                 guard let found = table.nextTaken(from: index) else { return nil }
                 index = found &+ 1
                 return table.key(at: found)
