@@ -75,7 +75,7 @@ struct Dispatcher {
     private func resolveCached(_ args: [ByteBuffer], session: ClientSession, number: inout Int?)
         -> Result<CommandSpec, RedisError>
     {
-        if let spec = session.lastResolved.spec(for: args[0]), !spec.isContainer {
+        if let spec = session.lastResolved.spec(for: args[0]) {
             guard spec.acceptsArgumentCount(args.count) else {
                 return .failure(RedisError(bytes: CommandError.wrongNumberOfArguments(spec).messageBytes))
             }
@@ -261,10 +261,12 @@ extension NodeState {
 }
 
 /// The request bytes of the name a client last used for a top-level command, and what they resolved to
-/// (`Dispatcher.resolveCached`). Names of up to 24 bytes are kept inline (`CompactBytes`), so that comparing them
-/// takes no reference to any buffer.
+/// (`Dispatcher.resolveCached`). Only names of up to 24 bytes that resolve to a command with no subcommands are
+/// remembered, in three words and a length (the inline form of `CompactBytes`): the struct holds no counted
+/// reference, so reading it out of the session for every command copies a few words and retains nothing.
 struct ResolvedName {
-    private var name: CompactBytes = .inline(0, 0, 0, 0)
+    private var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    private var count: UInt8 = 0
     /// The command table's specs live as long as the process.
     private unowned(unsafe) var resolved: CommandSpec?
     private(set) var number: Int?
@@ -272,18 +274,20 @@ struct ResolvedName {
     init() {}
 
     init(_ name: ByteBuffer, spec: CommandSpec, number: Int?) {
-        let bytes = CompactBytes(referencing: name)
-        guard case .inline = bytes else { return }
-        self.name = bytes
+        guard !spec.isContainer, case .inline(let w0, let w1, let w2, let count) = CompactBytes(referencing: name)
+        else { return }
+        words = (w0, w1, w2)
+        self.count = count
         resolved = spec
         self.number = number
     }
 
-    /// The spec when `name` has exactly the bytes remembered.
+    /// The spec when `name` has exactly the bytes remembered (never a container's: its subcommand decides).
     @inline(__always)
     func spec(for name: ByteBuffer) -> CommandSpec? {
         guard let resolved, name.readableBytes <= CompactBytes.inlineCapacity,
-            CompactBytes(referencing: name) == self.name
+            case .inline(let w0, let w1, let w2, let count) = CompactBytes(referencing: name),
+            w0 == words.0 && w1 == words.1 && w2 == words.2 && count == self.count
         else { return nil }
         return resolved
     }

@@ -142,12 +142,18 @@ final class ClientHandler: ChannelInboundHandler {
     /// Decodes every complete request in `input`, then runs them, taking the node lock once for a run of
     /// commands (decoding happens outside the lock).
     private func runRequests(in input: inout ByteBuffer, context: ChannelHandlerContext) {
+        // The batch is a local array while it runs (its storage is kept in `batch` between reads), so that a
+        // request's arguments are lent to the dispatcher instead of copied out of a property (a retain and a
+        // release per command); the session likewise is held once per batch.
+        var batch: [RESPRequest] = []
+        swap(&batch, &self.batch)
         var protocolError: RESPProtocolError?
         do {
             while let request = try decoder.decode(&input) { batch.append(request) }
         } catch {
             protocolError = error
         }
+        let session = self.session
         var held = LockedRun(dispatcher: dispatcher)
         var index = 0
         while index < batch.count && !closing {
@@ -162,14 +168,17 @@ final class ClientHandler: ChannelInboundHandler {
                 }
                 break
             }
-            if !held.locked && batch.count &- index > 1 { lockAndPrefetch(from: index, in: &held) }
-            run(batch[index].arguments, in: &held, context: context)
+            if !held.locked && batch.count &- index > 1 {
+                lockAndPrefetch(batch, from: index, session: session, in: &held)
+            }
+            run(batch[index].arguments, session: session, in: &held, context: context)
             index += 1
         }
         end(&held)
         // The requests that ran give their argument arrays back; those waiting keep theirs.
         for ran in 0..<index { decoder.recycle(&batch[ran].arguments) }
         batch.removeAll(keepingCapacity: true)
+        swap(&batch, &self.batch)
         if closing {
             flush(context: context, thenClose: true)
         } else if let protocolError {
@@ -194,7 +203,9 @@ final class ClientHandler: ChannelInboundHandler {
 
     /// Runs one request within `held`, taking the lock if it is not held.
     @inline(__always)
-    private func run(_ arguments: [ByteBuffer], in held: inout LockedRun, context: ChannelHandlerContext) {
+    private func run(
+        _ arguments: [ByteBuffer], session: ClientSession?, in held: inout LockedRun, context: ChannelHandlerContext
+    ) {
         if !held.locked {
             node.lock.lock()
             held.locked = true
@@ -219,7 +230,9 @@ final class ClientHandler: ChannelInboundHandler {
     /// argument (the key of most commands; a wasted hint otherwise), up to the commands one hold of the lock runs:
     /// the cache misses of a pipeline's lookups then overlap, where each command would stall on its own in turn
     /// (the keyspace probe was ~12% of the node's CPU under GET at -P 16, most of it waiting for memory).
-    private func lockAndPrefetch(from start: Int, in held: inout LockedRun) {
+    private func lockAndPrefetch(
+        _ batch: [RESPRequest], from start: Int, session: ClientSession?, in held: inout LockedRun
+    ) {
         node.lock.lock()
         held.locked = true
         held.clock = 0
@@ -300,7 +313,7 @@ final class ClientHandler: ChannelInboundHandler {
         reply.buffer.writeImmutableBuffer(buffer)
         var held = LockedRun(dispatcher: dispatcher)
         while !blocked, !closing, let request = waitingRequests.popFirst() {
-            run(request.arguments, in: &held, context: context)
+            run(request.arguments, session: session, in: &held, context: context)
         }
         end(&held)
         flush(context: context, thenClose: closing)
