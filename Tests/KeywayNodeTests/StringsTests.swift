@@ -31,12 +31,14 @@ enum StringKeyTestSupport {
         state.lock.withLock {
             guard let spec = try? CommandTable.redis70.resolve(arguments), let handler = state.handlers.handler(for: spec)
             else { return [[ByteBuffer(string: "unknown command")]] }
-            var inv = Invocation(
-                args: arguments, spec: spec, node: state, session: session,
-                reply: ReplyWriter(buffer: ByteBuffer(), resp3: false), now: now)
-            do throws(RedisError) { try handler(&inv) } catch { inv.reply.error(error) }
-            state.apply(inv.effects)
-            return inv.effects.propagated.map(\.command)
+            var reply = ReplyWriter(buffer: ByteBuffer(), resp3: false)
+            let effects = withUnsafeMutablePointer(to: &reply) { replyTarget in
+                var inv = Invocation(args: arguments, spec: spec, node: state, session: session, replyTarget: replyTarget, now: now)
+                do throws(RedisError) { try handler(&inv) } catch { inv.reply.error(error) }
+                return inv.effects
+            }
+            state.apply(effects)
+            return effects.propagated.map(\.command)
         }
     }
 

@@ -22,8 +22,12 @@ struct Dispatcher {
     /// replies reach it in the order they were produced.
     let pushes: ClientPushQueue?
 
+    /// The node's registry of blocked clients (it lives as long as the node), checked around every command.
+    unowned(unsafe) let blocking: BlockingRegistry
+
     init(node: NodeState, resume: (@Sendable (ByteBuffer) -> Void)? = nil, pushes: ClientPushQueue? = nil) {
         self.node = node
+        self.blocking = node.blocking
         self.resume = resume
         self.pushes = pushes
     }
@@ -156,12 +160,23 @@ struct Dispatcher {
             reply.error(RedisError("ERR unknown command '\(spec.name)', with args beginning with: "))
             return .reply
         }
+        let now = node.realtimeMilliseconds(atMonotonic: started)
+        return withUnsafeMutablePointer(to: &reply) {
+            invoke(handler, spec, args, session: session, reply: $0, now: now)
+        }
+    }
+
+    /// Runs the handler with an invocation writing to `reply`, then applies its effects.
+    @inline(__always)
+    private func invoke(
+        _ handler: CommandHandler, _ spec: CommandSpec, _ args: [ByteBuffer], session: ClientSession,
+        reply: UnsafeMutablePointer<ReplyWriter>, now: Int64
+    ) -> CommandOutcome {
         var invocation = Invocation(
-            args: args, spec: spec, node: node, session: session, reply: reply.take(), effects: node.takeSpareEffects(),
-            now: node.realtimeMilliseconds(atMonotonic: started))
-        let blocking = node.blocking
+            args: args, spec: spec, node: node, session: session, replyTarget: reply, effects: node.takeSpareEffects(),
+            now: now)
         blocking.mayBlock = resume != nil
-        do {
+        do throws(RedisError) {
             try handler(&invocation)
         } catch {
             invocation.reply.error(error)
@@ -184,7 +199,6 @@ struct Dispatcher {
                 node.serveReadyKeys(invocation.effects.ready + invocation.effects.modified)
             }
         }
-        reply = invocation.reply.take()
         node.recycle(&invocation.effects)
         return outcome
     }
@@ -241,21 +255,22 @@ extension NodeState {
         let replyMode = session.replyMode
         session.replyMode = .on
         let ticket = commandWillRun(session: session, reply: reply)
-        var invocation = Invocation(args: args, spec: spec, node: self, session: session, reply: reply.take(), now: now)
-        blocking.mayBlock = false
-        do {
-            try handler(&invocation)
-        } catch {
-            invocation.reply.error(error)
+        let produced = withUnsafeMutablePointer(to: &reply) { replyTarget in
+            var invocation = Invocation(args: args, spec: spec, node: self, session: session, replyTarget: replyTarget, now: now)
+            blocking.mayBlock = false
+            do throws(RedisError) {
+                try handler(&invocation)
+            } catch {
+                invocation.reply.error(error)
+            }
+            return invocation.effects
         }
         blocking.pending = nil
         session.lastCommandSpec = spec
-        reply = invocation.reply.take()
         let modeSetByCommand = session.replyMode
         session.replyMode = .on
         commandDidRun(ticket, spec: spec, number: number, args: args, session: session, reply: &reply)
         session.replyMode = modeSetByCommand != .on ? modeSetByCommand : replyMode
-        let produced = invocation.effects
         if !produced.isEmpty { effects.add(produced) }
     }
 }

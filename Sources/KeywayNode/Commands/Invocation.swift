@@ -11,12 +11,21 @@ struct Invocation {
     unowned(unsafe) let spec: CommandSpec
     unowned(unsafe) let node: NodeState
     unowned(unsafe) let session: ClientSession
-    var reply: ReplyWriter
+    /// The caller's reply writer, lent for the command (the caller makes the invocation inside
+    /// `withUnsafeMutablePointer(to: &reply)` and never lets it outlive that call): writing through it neither
+    /// copies nor moves the writer, where moving it in and back out cost two retains and releases per command.
+    let replyTarget: UnsafeMutablePointer<ReplyWriter>
     var effects = Effects()
     /// The command's time, in ms since the epoch; fixed for the whole command so expiry is consistent.
     let now: Int64
     /// Set by a handler that wants the connection closed after its reply (QUIT).
     var closeAfterReply = false
+
+    /// The reply being written (the caller's writer).
+    var reply: ReplyWriter {
+        unsafeAddress { UnsafePointer(replyTarget) }
+        nonmutating unsafeMutableAddress { replyTarget }
+    }
 
     /// The client's selected database.
     var db: Database { node.databases[session.db] }

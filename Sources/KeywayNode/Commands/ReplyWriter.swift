@@ -13,16 +13,6 @@ struct ReplyWriter {
         self.resp3 = resp3
     }
 
-    /// Moves the writer out, leaving an empty buffer behind: the new owner's writes then go to a uniquely
-    /// referenced buffer and never copy it (a second reference would make every write copy the whole buffer).
-    mutating func take() -> ReplyWriter {
-        let taken = self
-        buffer = Self.placeholder
-        return taken
-    }
-
-    private static let placeholder = ByteBuffer()
-
     mutating func ok() { buffer.writeStaticString("+OK\r\n") }
     mutating func simple(_ text: String) { buffer.writeRESPSimpleString(text) }
     mutating func error(_ error: RedisError) {

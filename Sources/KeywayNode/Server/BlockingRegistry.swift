@@ -190,19 +190,21 @@ extension NodeState {
             default: continue
             }
             for client in clients where client.isBlocked && client.operation.waitsForList == servesList {
-                var invocation = Invocation(
-                    args: [], spec: client.spec, node: self, session: client.session,
-                    reply: ReplyWriter(buffer: ByteBuffer(), resp3: client.session.resp3),
-                    now: Self.nowMilliseconds())
-                let served = serveBlocked(client, key: key, invocation: &invocation)
-                guard served else { continue }
+                var reply = ReplyWriter(buffer: ByteBuffer(), resp3: client.session.resp3)
+                let now = Self.nowMilliseconds()
+                let served = withUnsafeMutablePointer(to: &reply) { replyTarget -> Effects? in
+                    var invocation = Invocation(
+                        args: [], spec: client.spec, node: self, session: client.session, replyTarget: replyTarget, now: now)
+                    return serveBlocked(client, key: key, invocation: &invocation) ? invocation.effects : nil
+                }
+                guard let effects = served else { continue }
                 registry.remove(client)
                 client.session.lastCommandSpec = client.spec
-                apply(invocation.effects)
-                enqueue(invocation.effects.ready)
-                client.resume(invocation.reply.buffer)
+                apply(effects)
+                enqueue(effects.ready)
+                client.resume(reply.buffer)
                 // Stop when the key was emptied (and deleted).
-                if !database.exists(key, now: invocation.now) { break }
+                if !database.exists(key, now: now) { break }
             }
         }
     }
