@@ -388,8 +388,7 @@ private func listRemove(_ inv: inout Invocation) throws(RedisError) {
     let fromTail = requested < 0
     let limit = fromTail ? 0 &- requested : requested
     var removed: Int64 = 0
-    var kept = Deque<CompactBytes>()
-    kept.reserveCapacity(list.count)
+    var kept = BlockList()
     if fromTail {
         var index = list.items.count - 1
         while index >= 0 {

@@ -159,9 +159,9 @@ enum StringEncoding {
 // MARK: - Access to the aggregate objects (kept small so that the object classes can change underneath)
 
 extension ListObject {
-    var dumpElements: Deque<CompactBytes> { items }
+    var dumpElements: BlockList { items }
     static func dumpMake(_ elements: [ByteBuffer]) -> ListObject {
-        ListObject(Deque(elements.lazy.map { CompactBytes(compacting: $0) }))
+        ListObject(BlockList(elements.lazy.map { CompactBytes(compacting: $0) }))
     }
 }
 
@@ -405,7 +405,7 @@ private struct RDBWriter {
     }
 
     /// A quicklist of listpack nodes (`RDB_TYPE_LIST_QUICKLIST_2`), split as Redis splits a list built by RPUSH.
-    mutating func writeQuicklist(_ elements: Deque<CompactBytes>) {
+    mutating func writeQuicklist(_ elements: BlockList) {
         var nodes: [[UInt8]] = []
         var node = ListpackWriter()
         var nodeSize = 0

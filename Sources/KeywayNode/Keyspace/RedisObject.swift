@@ -21,14 +21,14 @@ enum RedisObject {
     }
 }
 
-/// A list: a deque of elements (O(1) push and pop at both ends, O(1) access by index).
+/// A list: its elements in blocks (`BlockList`: O(1) push and pop at both ends, O(1) access by index).
 ///
 /// Elements are stored as `CompactBytes(compacting:)` (short ones inline, no allocation), never as slices of a
 /// client's read buffer.
 final class ListObject {
-    var items: Deque<CompactBytes> = []
+    var items = BlockList()
     init() {}
-    init(_ items: Deque<CompactBytes>) { self.items = items }
+    init(_ items: BlockList) { self.items = items }
 
     var count: Int { items.count }
 
