@@ -171,7 +171,8 @@ private func hashSet(_ inv: inout Invocation, replyOK: Bool) throws(RedisError) 
         if hash.set(inv.args[i], inv.args[i + 1]) { created += 1 }
         i += 2
     }
-    inv.touched(key)
+    // Redis's hsetCommand: one change per field given.
+    inv.touched(key, changes: (inv.args.count - 2) / 2)
     inv.propagateAsIs()
     if replyOK { inv.reply.ok() } else { inv.reply.integer(created) }
 }

@@ -65,9 +65,10 @@ struct Invocation {
         db.lookup(key, now: now, effects: &effects)
     }
 
-    /// Records that `key` in the selected db changed (WATCH, replication).
-    mutating func touched(_ key: ByteBuffer) {
-        effects.modified(key: key, db: session.db)
+    /// Records that `key` in the selected db changed (WATCH, replication); `changes` counts toward
+    /// `rdb_changes_since_last_save` as the command's Redis implementation counts (elements pushed, members added).
+    mutating func touched(_ key: ByteBuffer, changes: Int = 1) {
+        effects.modified(key: key, db: session.db, changes: changes)
     }
 
     /// Records the command itself (or an equivalent) as the change to propagate.

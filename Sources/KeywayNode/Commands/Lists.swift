@@ -155,7 +155,8 @@ private func listPush(_ inv: inout Invocation, left: Bool, onlyIfExists: Bool) t
         inv.effects.signalReady(key: key, db: inv.session.db)
     }
     for index in 2..<inv.args.count { list.push(CompactBytes(compacting: inv.args[index]), left: left) }
-    inv.touched(key)
+    // Redis's pushGenericCommand: one change per element.
+    inv.touched(key, changes: inv.args.count - 2)
     inv.propagateAsIs()
     inv.reply.integer(list.count)
 }

@@ -15,7 +15,7 @@ func registerSetCommands(_ handlers: inout CommandHandlers) {
         var added = 0
         for i in 2..<inv.args.count where set.insert(inv.args[i]) { added += 1 }
         if added > 0 {
-            inv.touched(key)
+            inv.touched(key, changes: added)
             inv.propagateAsIs()
         }
         inv.reply.integer(added)

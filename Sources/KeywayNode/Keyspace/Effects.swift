@@ -16,7 +16,9 @@ struct Effects {
     var ready: [(db: Int, key: ByteBuffer)] = []
     /// Number of keys expired by this command.
     var expiredCount = 0
-    /// Number of key changes (INFO's `rdb_changes_since_last_save`), recorded or not.
+    /// Number of changes as Redis counts them (its `server.dirty`, INFO's `rdb_changes_since_last_save`): one per
+    /// key written by most commands, one per element pushed or member added by others. Counted whether or not
+    /// the keys are recorded.
     var modifiedCount = 0
     /// Whether the changed keys are needed: someone WATCHes a key or is blocked on one. The dispatcher clears it
     /// when nobody does, so that a write records no key (an append, a retain, and a release per command).
@@ -25,9 +27,10 @@ struct Effects {
     /// dispatcher clears it when nothing does.
     var recordsPropagation = true
 
+    /// `changes` is what the command adds to Redis's dirty counter for this key (RPUSH of three elements: 3).
     @inline(__always)
-    mutating func modified(key: ByteBuffer, db: Int) {
-        modifiedCount += 1
+    mutating func modified(key: ByteBuffer, db: Int, changes: Int = 1) {
+        modifiedCount += changes
         if recordsKeys { modified.append((db, key)) }
     }
 
