@@ -1,17 +1,18 @@
 /// Byte-level helpers shared by the decoders: line search and Redis's strict integer parsing.
+@usableFromInline
 enum ASCII {
-    static let nul: UInt8 = 0x00
-    static let cr: UInt8 = 0x0D
-    static let lf: UInt8 = 0x0A
-    static let minus: UInt8 = 0x2D
-    static let plus: UInt8 = 0x2B
-    static let zero: UInt8 = 0x30
-    static let nine: UInt8 = 0x39
-    static let dollar: UInt8 = 0x24
-    static let star: UInt8 = 0x2A
+    @inlinable static var nul: UInt8 { 0x00 }
+    @inlinable static var cr: UInt8 { 0x0D }
+    @inlinable static var lf: UInt8 { 0x0A }
+    @inlinable static var minus: UInt8 { 0x2D }
+    @inlinable static var plus: UInt8 { 0x2B }
+    @inlinable static var zero: UInt8 { 0x30 }
+    @inlinable static var nine: UInt8 { 0x39 }
+    @inlinable static var dollar: UInt8 { 0x24 }
+    @inlinable static var star: UInt8 { 0x2A }
 
     /// Index of the `\r` of the first `\r\n` at or after `from`, or nil when there is none yet.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func findCRLF(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
         var i = from
         let end = bytes.count &- 1
@@ -26,7 +27,7 @@ enum ASCII {
 
     /// Index of the first `byte` at or after `from`, stopping at a NUL byte the way C's `strchr` does on Redis's
     /// query buffer: the index of the match, of the NUL, or `bytes.count`. Callers check which one they got.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func strchr(_ bytes: UnsafeRawBufferPointer, _ byte: UInt8, from: Int) -> Int {
         var i = from
         let end = bytes.count
@@ -40,7 +41,7 @@ enum ASCII {
 
     /// Parses `bytes[start..<end]` as a signed 64-bit integer the way Redis's `string2ll` does:
     /// optional `-`, no `+`, no leading zeros, no `-0`, no spaces, no overflow.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func parseInt64(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int64? {
         var i = start
         guard i < end else { return nil }

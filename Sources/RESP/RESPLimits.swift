@@ -57,6 +57,7 @@ public struct RESPProtocolError: Error, Hashable, Sendable, CustomStringConverti
     public static let nestingTooDeep = RESPProtocolError("Protocol error: too many nested aggregates")
 
     /// Redis's `expected '$', got '%c'`, with the raw byte; like Redis, a CR or LF is replaced by a space.
+    @usableFromInline
     static func expectedDollar(got byte: UInt8) -> RESPProtocolError {
         let shown = byte == ASCII.cr || byte == ASCII.lf ? 0x20 : byte
         return RESPProtocolError(bytes: Array("Protocol error: expected '$', got '".utf8) + [shown, 0x27])

@@ -27,20 +27,20 @@ public struct RESPRequestDecoder: Sendable {
 
     /// Offset (from the reader index) of the next `$` line of a partial multibulk request; 0 when its `*` line
     /// has not been read yet.
-    private var resumeOffset = 0
+    @usableFromInline var resumeOffset = 0
     /// Bulk arguments still expected by the partial multibulk request.
-    private var resumeRemaining = 0
+    @usableFromInline var resumeRemaining = 0
     /// Offset from which to continue looking for the end of a partial line, when larger than the line's start.
-    private var resumeSearch = 0
+    @usableFromInline var resumeSearch = 0
     /// Whether multibulk requests carry their `frame`. A proxy forwards it; a server that only reads the arguments
     /// turns this off and saves a reference to the input per request.
     public var keepsFrames = true
     /// Argument arrays handed back by `recycle` once their requests ran, reused by the next requests: a pipelined
     /// request then allocates no array of its own.
-    private var spareArguments: [[ByteBuffer]] = []
+    @usableFromInline var spareArguments: [[ByteBuffer]] = []
     /// At most this many spare arrays are kept, each of at most `maxRecycledCapacity` elements.
-    static let maxSpareArguments = 32
-    static let maxRecycledCapacity = 32
+    @inlinable static var maxSpareArguments: Int { 32 }
+    @inlinable static var maxRecycledCapacity: Int { 32 }
 
     public init(limits: RESPLimits = .default) {
         self.limits = limits
@@ -48,6 +48,7 @@ public struct RESPRequestDecoder: Sendable {
 
     /// Returns the next request and moves the reader index past it, or nil when more bytes are needed.
     /// Throws `RESPProtocolError` (Redis's text); the server replies `-ERR <text>` and closes the connection.
+    @inlinable @inline(__always)
     public mutating func decode(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> RESPRequest? {
         while let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) {
             let step: Step
@@ -71,6 +72,7 @@ public struct RESPRequestDecoder: Sendable {
     /// Hands back a request's arguments once it has run, so that a later request reuses the array's storage.
     /// Leaves `arguments` empty. An array still shared elsewhere (a command queued by MULTI) keeps its storage,
     /// and the spare gets storage of its own (an allocation, as without recycling).
+    @inlinable @inline(__always)
     public mutating func recycle(_ arguments: inout [ByteBuffer]) {
         guard spareArguments.count < Self.maxSpareArguments, arguments.capacity <= Self.maxRecycledCapacity else {
             arguments = []
@@ -82,6 +84,7 @@ public struct RESPRequestDecoder: Sendable {
         spareArguments.append(spare)
     }
 
+    @usableFromInline
     enum Step {
         case needMoreData
         case empty
@@ -89,13 +92,15 @@ public struct RESPRequestDecoder: Sendable {
     }
 
     /// Where a multibulk scan stopped.
-    private enum Scan {
+    @usableFromInline
+    enum Scan {
         case needMoreData
         /// The request ends at `end`; `empty` for `*0`, `*-1` and other counts below 1.
         case complete(end: Int, empty: Bool)
     }
 
-    private mutating func decodeMultibulk(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> Step {
+    @inlinable @inline(__always)
+    mutating func decodeMultibulk(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> Step {
         let limits = self.limits
         var offset = resumeOffset
         var remaining = resumeRemaining
@@ -137,8 +142,8 @@ public struct RESPRequestDecoder: Sendable {
 
     /// Redis's `processMultibulkBuffer` on `bytes` (the readable bytes of `source`), resumable. With `collect`,
     /// appends each argument to `arguments` as a slice of `source`.
-    @inline(__always)
-    private static func scanMultibulk(
+    @inlinable @inline(__always)
+    static func scanMultibulk(
         _ bytes: UnsafeRawBufferPointer,
         source: ByteBuffer,
         offset: inout Int,
@@ -200,7 +205,8 @@ public struct RESPRequestDecoder: Sendable {
     }
 
     /// The arguments of a complete multibulk request already validated by `scanMultibulk`.
-    private static func cutArguments(_ frame: ByteBuffer) -> [ByteBuffer] {
+    @usableFromInline
+    static func cutArguments(_ frame: ByteBuffer) -> [ByteBuffer] {
         var arguments: [ByteBuffer] = []
         frame.withUnsafeReadableBytes { bytes in
             var offset = 0
@@ -214,7 +220,8 @@ public struct RESPRequestDecoder: Sendable {
         return arguments
     }
 
-    private mutating func decodeInline(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> Step {
+    @usableFromInline
+    mutating func decodeInline(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> Step {
         let from = resumeSearch
         let (newline, found) = buffer.withUnsafeReadableBytes { bytes -> (Int, Bool) in
             let i = ASCII.strchr(bytes, ASCII.lf, from: from)
