@@ -244,6 +244,30 @@ struct ServerCommandTests {
         await node.stop()
     }
 
+    @Test("total_net_input_bytes counts the bytes read (multibulk, inline, a request split across reads), as Redis")
+    func netInputBytes() async throws {
+        let node = try await NodeHarness.start()
+        let worker = try await node.client()
+        let observer = try await node.client()
+        func input() async throws -> Int? {
+            guard case .bulkString(let reply) = try await observer.command(["INFO", "stats"]) else { return nil }
+            let prefix = "total_net_input_bytes:"
+            let line = String(buffer: reply).split(separator: "\r\n").first { $0.hasPrefix(prefix) }
+            return line.flatMap { Int($0.dropFirst(prefix.count)) }
+        }
+        // The observer's INFO request ("*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n") counts before INFO runs.
+        let infoRequest = 25
+        let before = try #require(try await input())
+        _ = try await worker.command(["SET", "k", "v"])  // 27 bytes
+        _ = try await worker.send(raw: ByteBuffer(string: "PING\r\n"), replies: 1)  // 6 bytes, inline
+        _ = try await worker.send(raw: ByteBuffer(string: "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPI"), replies: 1)
+        _ = try await worker.send(raw: ByteBuffer(string: "NG\r\n"), replies: 1)  // 34 bytes in two reads
+        #expect(try await input() == before + 27 + 6 + 34 + infoRequest)  // redis-server: 92
+        worker.close()
+        observer.close()
+        await node.stop()
+    }
+
     @Test("CLIENT: SETNAME/GETNAME/ID/KILL/REPLY errors and replies as redis-server's",
           .enabled(if: RedisServerProcess.isAvailable))
     func clientDifferential() async throws {

@@ -95,7 +95,6 @@ extension NodeState {
             failed = true
             recordError(in: reply.buffer, at: ticket.replyStart + 1)
         }
-        stats.netInputBytes += Self.requestSize(args)
         if let spec {
             let queued = session.transaction != nil && !failed && replyBytes == 9
                 && reply.buffer.getInteger(at: ticket.replyStart + 1, as: UInt8.self) == UInt8(ascii: "Q")
@@ -146,26 +145,6 @@ extension NodeState {
         // Redis stops tracking new codes after 128 of them.
         if errorStats[code] == nil && errorStats.count >= 128 { return }
         errorStats[code, default: 0] += 1
-    }
-
-    /// The request's size in RESP (`*N` header and `$len` bulks): INFO's total_net_input_bytes.
-    private static func requestSize(_ args: [ByteBuffer]) -> Int {
-        var size = 3 + decimalDigits(args.count)
-        for arg in args {
-            size += 5 + decimalDigits(arg.readableBytes) + arg.readableBytes
-        }
-        return size
-    }
-
-    @inline(__always)
-    private static func decimalDigits(_ value: Int) -> Int {
-        var digits = 1
-        var rest = value
-        while rest >= 10 {
-            rest /= 10
-            digits += 1
-        }
-        return digits
     }
 
     /// The first argument index the slow log hides as `(redacted)` (passwords), if any.

@@ -35,6 +35,9 @@ final class ClientHandler: ChannelInboundHandler {
     private var pendingInput: ByteBuffer?
     /// The requests decoded from one read, about to run (storage reused from read to read).
     private var batch: [RESPRequest] = []
+    /// Bytes read from the client not yet added to `total_net_input_bytes` (added when the lock is next taken:
+    /// Redis counts the bytes it reads, not the requests' sizes).
+    private var unaccountedInput = 0
 
     /// Defers the flush of a read's replies to the end of the event loop tick (nil: flush at once).
     private let flushCoalescer: FlushCoalescer?
@@ -100,7 +103,11 @@ final class ClientHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if let session {
-            node.lock.withLock { node.disconnect(session) }
+            node.lock.withLock {
+                node.stats.netInputBytes &+= unaccountedInput
+                node.disconnect(session)
+            }
+            unaccountedInput = 0
         }
         // Drop the references that point back at this handler (session.deliver, the dispatcher's resume).
         self.session = nil
@@ -115,6 +122,7 @@ final class ClientHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing, session != nil else { return }
         var input = unwrapInboundIn(data)
+        unaccountedInput &+= input.readableBytes
         if var pending = pendingInput {
             pendingInput = nil
             // Appending in place keeps a request that spans many reads linear; consumed bytes are dropped once
@@ -206,11 +214,7 @@ final class ClientHandler: ChannelInboundHandler {
     private func run(
         _ arguments: [ByteBuffer], session: ClientSession?, in held: inout LockedRun, context: ChannelHandlerContext
     ) {
-        if !held.locked {
-            node.lock.lock()
-            held.locked = true
-            held.clock = 0
-        }
+        if !held.locked { lock(&held) }
         if let session {
             reply.resp3 = session.resp3
             switch held.dispatcher.executeLocked(arguments, session: session, reply: &reply, clock: &held.clock) {
@@ -233,14 +237,22 @@ final class ClientHandler: ChannelInboundHandler {
     private func lockAndPrefetch(
         _ batch: [RESPRequest], from start: Int, session: ClientSession?, in held: inout LockedRun
     ) {
-        node.lock.lock()
-        held.locked = true
-        held.clock = 0
+        lock(&held)
         guard let session else { return }
         let database = node.databases[session.db]
         for index in start..<min(batch.count, start &+ maxCommandsPerLock) where batch[index].arguments.count > 1 {
             database.prefetch(batch[index].arguments[1])
         }
+    }
+
+    /// Takes the node lock for a run of commands, and accounts the input read since the last time.
+    @inline(__always)
+    private func lock(_ held: inout LockedRun) {
+        node.lock.lock()
+        held.locked = true
+        held.clock = 0
+        node.stats.netInputBytes &+= unaccountedInput
+        unaccountedInput = 0
     }
 
     /// Releases the lock if `held` holds it.
