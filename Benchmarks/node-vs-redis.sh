@@ -26,13 +26,19 @@ for port in "$REDIS_PORT" "$NODE_PORT"; do
 done
 
 echo "machine: $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Each run starts both servers empty and runs the tests in order (GET reads what SET wrote, LPOP pops what the
+# pushes built), alternating redis and keyway test by test: a pair is measured seconds apart, so a drift of the
+# machine's speed (a shared VM's neighbours) moves both sides of a ratio alike.
 for pipeline in 1 16; do
   for run in $(seq "$RUNS"); do
-    for target in redis keyway; do
-      port=$REDIS_PORT; [ "$target" = keyway ] && port=$NODE_PORT
-      redis-cli -p "$port" flushall >/dev/null
-      redis-benchmark -p "$port" -t "$TESTS" -n "$REQUESTS" -r 100000 -c 50 -P "$pipeline" --csv -q 2>/dev/null \
-        | sed "s/^/$target,$pipeline,$run,/" >>"$WORK/results.csv"
+    redis-cli -p "$REDIS_PORT" flushall >/dev/null
+    redis-cli -p "$NODE_PORT" flushall >/dev/null
+    for test in ${TESTS//,/ }; do
+      for target in redis keyway; do
+        port=$REDIS_PORT; [ "$target" = keyway ] && port=$NODE_PORT
+        redis-benchmark -p "$port" -t "$test" -n "$REQUESTS" -r 100000 -c 50 -P "$pipeline" --csv -q 2>/dev/null \
+          | sed "s/^/$target,$pipeline,$run,/" >>"$WORK/results.csv"
+      done
     done
   done
 done
