@@ -1,4 +1,3 @@
-import DequeModule
 import NIOCore
 
 /// List commands, as Redis 7.0's t_list.c: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN LRANGE LINDEX LSET LREM LTRIM

@@ -1,4 +1,3 @@
-import DequeModule
 import NIOCore
 
 /// A value stored under a key. Aggregates are reference types so that commands mutate them in place.
