@@ -207,6 +207,14 @@ struct ServerCommandTests {
         }
     }
 
+    /// The integer `field` of INFO `section`, as `client` reads it (nil when absent).
+    private static func infoInteger(_ client: RESPTestClient, _ section: String, _ field: String) async throws -> Int? {
+        guard case .bulkString(let reply) = try await client.command(["INFO", section]) else { return nil }
+        let prefix = field + ":"
+        let line = String(buffer: reply).split(separator: "\r\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Int($0.dropFirst(prefix.count)) }
+    }
+
     @Test("CLIENT LIST names each client's last command; writes count as changes with nobody watching")
     func lastCommandAndChangeCount() async throws {
         let node = try await NodeHarness.start()
@@ -217,9 +225,7 @@ struct ServerCommandTests {
             return String(buffer: reply)
         }
         func changes() async throws -> Int? {
-            let prefix = "rdb_changes_since_last_save:"
-            let line = try await text(["INFO", "persistence"]).split(separator: "\r\n").first { $0.hasPrefix(prefix) }
-            return line.flatMap { Int($0.dropFirst(prefix.count)) }
+            try await Self.infoInteger(observer, "persistence", "rdb_changes_since_last_save")
         }
         let before = try #require(try await changes())
         _ = try await worker.command(["SET", "k", "v"])
@@ -249,12 +255,7 @@ struct ServerCommandTests {
         let node = try await NodeHarness.start()
         let worker = try await node.client()
         let observer = try await node.client()
-        func input() async throws -> Int? {
-            guard case .bulkString(let reply) = try await observer.command(["INFO", "stats"]) else { return nil }
-            let prefix = "total_net_input_bytes:"
-            let line = String(buffer: reply).split(separator: "\r\n").first { $0.hasPrefix(prefix) }
-            return line.flatMap { Int($0.dropFirst(prefix.count)) }
-        }
+        func input() async throws -> Int? { try await Self.infoInteger(observer, "stats", "total_net_input_bytes") }
         // The observer's INFO request ("*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n") counts before INFO runs.
         let infoRequest = 25
         let before = try #require(try await input())

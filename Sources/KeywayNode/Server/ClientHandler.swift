@@ -1,8 +1,3 @@
-#if canImport(Darwin)
-import Darwin
-#elseif canImport(Glibc)
-import Glibc
-#endif
 import NIOConcurrencyHelpers
 import NIOCore
 import RESP
@@ -248,21 +243,10 @@ final class ClientHandler: ChannelInboundHandler {
         var previous = -1
         for index in start..<min(batch.count, start &+ maxCommandsPerLock) where batch[index].arguments.count > 1 {
             // A pipeline on one key (LPUSH mylist ...) needs one prefetch, not one hash per request.
-            if previous >= 0 && Self.sameBytes(batch[index].arguments[1], batch[previous].arguments[1]) { continue }
+            if previous >= 0 && batch[index].arguments[1] == batch[previous].arguments[1] { continue }
             database.prefetch(batch[index].arguments[1])
             previous = index
         }
-    }
-
-    @inline(__always)
-    private static func sameBytes(_ a: ByteBuffer, _ b: ByteBuffer) -> Bool {
-        a.readableBytes == b.readableBytes
-            && a.withUnsafeReadableBytes { x in
-                b.withUnsafeReadableBytes { y in
-                    guard let p = x.baseAddress, let q = y.baseAddress else { return true }
-                    return memcmp(p, q, x.count) == 0
-                }
-            }
     }
 
     /// Takes the node lock for a run of commands, and accounts the input read since the last time.
