@@ -4,6 +4,7 @@
 # alternately `redis-benchmark --cluster` to the first primary (direct) and plain redis-benchmark to the proxy (which
 # goes first alternating from run to run),
 # RUNS runs each; prints medians, the ratio proxy/direct and the targets of issue 4 (0.8x at -P 1, 0.6x at -P 16).
+# Then, per CPU_TESTS (default "get:1 mset:16"), one more run of each with the CPU time per request of every process.
 # Then holds 1,000 idle client connections to the proxy and prints its VmRSS against the 40 MiB target.
 # With COMPARE=metrics it measures instead the cost of the proxy's instrumentation (issue 5): a second proxy runs with
 # --no-metrics, and redis-benchmark alternates between the two at -P 16 (PIPELINES overrides); target 0.97x.
@@ -136,6 +137,67 @@ print(f"medians of {runs} runs ('ratio': of the medians, the verdict; 'pairs': m
       f"{failed} row(s) below target")
 PY
 if [ -s "$WORK/benchmark.err" ]; then echo "redis-benchmark stderr (first lines):"; head -5 "$WORK/benchmark.err"; fi
+
+# Where the CPU goes (COMPARE=direct only): for each test:pipeline of CPU_TESTS, one more run of each target with the
+# CPU time (from /proc/PID/stat, and the benchmark's rusage) of every process per request. When the cores are the
+# limit (cores busy ~ nproc), throughput is the inverse of the total, so the ratio target is met only if the proxy
+# spends at most "budget" = direct total / target - (benchmark + servers through the proxy) per request.
+CPU_TESTS=${CPU_TESTS:-get:1 mset:16}
+if [ "$COMPARE" = direct ] && [ -n "$CPU_TESTS" ]; then
+  SERVER_PIDS=("${PIDS[@]:0:3}")
+  : >"$WORK/cpu.csv"
+  for spec in $CPU_TESTS; do
+    test=${spec%%:*} pipeline=${spec##*:}
+    for target in direct proxy; do
+      flush
+      if [ "$target" = direct ]; then args=(--cluster -h 127.0.0.1 -p "$FIRST"); else args=(-h 127.0.0.1 -p "$PROXY_PORT"); fi
+      python3 - "$target" "$test" "$pipeline" "$REQUESTS" "$PROXY_PID" "${SERVER_PIDS[@]}" -- \
+        redis-benchmark "${args[@]}" -t "$test" -n "$REQUESTS" -r 100000 -c 50 -P "$pipeline" --csv -q \
+        >>"$WORK/cpu.csv" 2>>"$WORK/benchmark.err" <<'PY'
+import os, resource, subprocess, sys
+split = sys.argv.index("--")
+target, test, pipeline, requests, proxy = sys.argv[1:6]
+servers, command = sys.argv[6:split], sys.argv[split + 1:]
+tick = os.sysconf("SC_CLK_TCK")
+def cpu(pid):  # (user, system) seconds of a running process
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / tick, int(fields[12]) / tick
+before = [cpu(p) for p in servers + [proxy]]
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+out = subprocess.run(command, capture_output=True, text=True).stdout
+after = [cpu(p) for p in servers + [proxy]]
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+bench = usage.ru_utime - children.ru_utime + usage.ru_stime - children.ru_stime
+rows = [l for l in out.splitlines() if l.startswith('"') and not l.startswith('"test"')]
+rps = float(rows[0].split(",")[1].strip('"')) if rows else 0.0
+n = int(requests) / 1e6  # seconds -> us per request
+server = sum(a[0] - b[0] + a[1] - b[1] for a, b in zip(after[:-1], before[:-1]))
+user, system = (after[-1][0] - before[-1][0], after[-1][1] - before[-1][1]) if target == "proxy" else (0.0, 0.0)
+print(f"{target},{test},{pipeline},{rps},{bench / n},{server / n},{user / n},{system / n}")
+PY
+    done
+  done
+  python3 - "$WORK/cpu.csv" <<'PY'
+import csv, sys
+rows = {}
+for target, test, pipeline, *values in csv.reader(open(sys.argv[1])):
+    rows[(test, pipeline, target)] = [float(v) for v in values]
+target_ratio = {"1": 0.8, "16": 0.6}
+print("CPU time per request (us, user + system unless named) in one more run of each:")
+print(f"{'test':<8}{'-P':>4}{'target':>8}{'rps':>10}{'benchmark':>11}{'servers':>9}{'proxy user':>12}{'proxy sys':>11}"
+      f"{'total':>8}{'cores busy':>12}{'budget':>8}")
+for (test, pipeline, target), (rps, bench, servers, user, system) in sorted(rows.items()):
+    total = bench + servers + user + system
+    budget = ""
+    if target == "proxy" and (test, pipeline, "direct") in rows and pipeline in target_ratio:
+        d = rows[(test, pipeline, "direct")]
+        budget = f"{(d[1] + d[2]) / target_ratio[pipeline] - (bench + servers):.2f}"
+    print(f"{test:<8}{pipeline:>4}{target:>8}{rps:>10.0f}{bench:>11.2f}{servers:>9.2f}{user:>12.2f}{system:>11.2f}"
+          f"{total:>8.2f}{total * rps / 1e6:>12.2f}{budget:>8}")
+print("budget: the proxy's CPU per request that meets the target when the cores are the limit "
+      "(direct total / target - benchmark and servers through the proxy)")
+PY
+fi
 
 # RSS with IDLE_CLIENTS idle client connections: each connects and sends one PING (so the proxy has set up its session),
 # then stays idle while VmRSS is read.

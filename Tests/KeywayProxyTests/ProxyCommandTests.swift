@@ -174,6 +174,52 @@ struct ProxyCommandTests {
         }
     }
 
+    /// ~300 KiB of split MSETs in one pipeline: each backend's share passes the proxy's eager-flush size (16 KiB)
+    /// many times within one read, and values over 8 KiB take the uncopied write path in between.
+    @Test("a pipeline of split MSETs bigger than a backend flush batch is applied and answered in order",
+        arguments: BackendKind.allCases)
+    func largeSplitPipeline(kind: BackendKind) async throws {
+        guard kind.isAvailable else { return }
+        try await withProxy(kind) { harness in
+            let client = try await harness.client()
+            defer { client.close() }
+            let padding = String(repeating: "v", count: 100)
+            let large = String(repeating: "L", count: 20_000)
+            // The harness may have written keys of its own (its readiness check).
+            guard case .integer(let before) = try await client.command(["DBSIZE"]) else {
+                Issue.record("DBSIZE is not an integer")
+                return
+            }
+            var commands: [[String]] = []
+            for batch in 0..<200 {
+                var mset = ["MSET"]
+                for key in 0..<10 { mset += ["big:\(batch):\(key)", "\(batch):\(key):\(padding)"] }
+                commands.append(mset)
+                if batch % 50 == 0 { commands.append(["SET", "large:\(batch)", large]) }
+                commands.append(["MGET", "big:\(batch):0", "big:\(batch):9", "large:\(batch)"])
+            }
+            let replies = try await client.pipeline(commands)
+            #expect(replies.count == commands.count)
+            var index = 0
+            for batch in 0..<200 {
+                #expect(replies[index] == .simpleString("OK"))
+                index += 1
+                if batch % 50 == 0 {
+                    #expect(replies[index] == .simpleString("OK"))
+                    index += 1
+                }
+                let values = replies[index].elements ?? []
+                #expect(values.count == 3)
+                #expect(values.first?.text == "\(batch):0:\(padding)")
+                #expect(values.dropFirst().first?.text == "\(batch):9:\(padding)")
+                #expect(values.last?.text == (batch % 50 == 0 ? large : nil))
+                index += 1
+            }
+            let after = try await client.command(["DBSIZE"])
+            #expect(after == .integer(before + 2_004))
+        }
+    }
+
     @Test("MULTI/EXEC and WATCH run on the slot's primary", arguments: BackendKind.allCases)
     func transactions(kind: BackendKind) async throws {
         guard kind.isAvailable else { return }
