@@ -41,6 +41,9 @@ struct ProxyOptions: ParsableArguments {
     @Option(help: "Milliseconds a backend may leave requests unanswered before its connection is failed.")
     var backendTimeout = 5_000
 
+    @Option(help: "Microseconds the first replies to a client's pipeline may wait for the rest, to go out in one write (0: no wait).")
+    var replyHoldUs = 500
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -50,7 +53,7 @@ struct ProxyOptions: ParsableArguments {
             throw ValidationError("--read-from must be primary, prefer-replica or replica")
         }
         guard maxRedirects >= 0, maxclients > 0, maxPipeline > 0, protoMaxBulkLen > 0, backendTimeout >= 0,
-            timeout >= 0, refreshInterval > 0, slowlogLogSlowerThan >= -1, slowlogMaxLen >= 0
+            timeout >= 0, refreshInterval > 0, slowlogLogSlowerThan >= -1, slowlogMaxLen >= 0, replyHoldUs >= 0
         else { throw ValidationError("limits must be positive") }
     }
 
@@ -68,6 +71,7 @@ struct ProxyOptions: ParsableArguments {
         configuration.requestLimits.maxBulkLength = protoMaxBulkLen
         configuration.idleTimeout = .milliseconds(Int64(timeout * 1000))
         configuration.backendTimeout = .milliseconds(Int64(backendTimeout))
+        configuration.replyHold = .microseconds(Int64(replyHoldUs))
         configuration.metricsEnabled = !noMetrics
         configuration.slowlogSlowerThan = slowlogLogSlowerThan
         configuration.slowlogMaxLength = slowlogMaxLen

@@ -220,6 +220,53 @@ struct ProxyCommandTests {
         }
     }
 
+    /// The proxy holds the first replies of a pipeline back while others are owed (one write for the pipeline),
+    /// but never longer than `replyHold`: here a GET's reply must not wait for the BLPOP behind it.
+    @Test("a reply ready before a blocked one in the same pipeline is written within the hold limit",
+        arguments: BackendKind.allCases)
+    func heldRepliesAreBounded(kind: BackendKind) async throws {
+        guard kind.isAvailable else { return }
+        try await withProxy(kind) { harness in
+            // Keeps a reply that comes while nothing waits, so a late first reply fails the test instead of hanging it.
+            let client = try await harness.client(keepUnsolicited: true)
+            defer { client.close() }
+            #expect(try await client.command(["SET", "{held}k", "v"]) == .simpleString("OK"))
+            var pipeline = ByteBuffer()
+            pipeline.writeRESPCommand(["GET", "{held}k"])
+            pipeline.writeRESPCommand(["BLPOP", "{held}empty", "3"])
+            let clock = ContinuousClock()
+            let start = clock.now
+            let first = try await client.send(raw: pipeline, replies: 1)
+            let waited = clock.now - start
+            #expect(first.first?.text == "v")
+            // 0.5 ms of hold; the BLPOP answers after 3 s. A loaded machine stays far below 2 s.
+            #expect(waited < .seconds(2))
+            let second = try await client.send(raw: ByteBuffer(), replies: 1)
+            #expect(second == [.nullArray])
+            // Pipelines over every shard keep their order with and without the hold.
+            let commands = (0..<64).map { ["INCR", "held:\($0)"] }
+            let replies = try await client.pipeline(commands)
+            #expect(replies == Array(repeating: .integer(1), count: 64))
+        }
+    }
+
+    @Test("--reply-hold-us 0: replies are written every loop iteration", arguments: BackendKind.allCases)
+    func noReplyHold(kind: BackendKind) async throws {
+        guard kind.isAvailable else { return }
+        try await withProxy(kind, configure: { $0.replyHold = .zero }) { harness in
+            let client = try await harness.client(keepUnsolicited: true)
+            defer { client.close() }
+            let commands = (0..<64).map { ["INCR", "nohold:\($0)"] }
+            #expect(try await client.pipeline(commands) == Array(repeating: .integer(1), count: 64))
+            var pipeline = ByteBuffer()
+            pipeline.writeRESPCommand(["PING"])
+            pipeline.writeRESPCommand(["BLPOP", "{nohold}empty", "1"])
+            let first = try await client.send(raw: pipeline, replies: 1)
+            #expect(first == [.simpleString("PONG")])
+            #expect(try await client.send(raw: ByteBuffer(), replies: 1) == [.nullArray])
+        }
+    }
+
     @Test("MULTI/EXEC and WATCH run on the slot's primary", arguments: BackendKind.allCases)
     func transactions(kind: BackendKind) async throws {
         guard kind.isAvailable else { return }

@@ -46,6 +46,10 @@ final class Router: BackendFlusher, @unchecked Sendable {
     private var dirtyBackends: [BackendConnection] = []
     private var dirtyClients: [ProxyClientHandler] = []
     private var flushScheduled = false
+    /// Clients holding back the first replies of a pipeline until the rest arrive (`ProxyClientHandler.flush()`),
+    /// written when the configuration's `replyHold` is up if they are still waiting.
+    private var heldClients: [ProxyClientHandler] = []
+    private var holdTimerScheduled = false
 
     init(eventLoop: any EventLoop, configuration: ProxyConfiguration, topology: TopologyManager, stats: LoopStats) {
         self.eventLoop = eventLoop
@@ -354,6 +358,20 @@ final class Router: BackendFlusher, @unchecked Sendable {
     func clientNeedsFlush(_ client: ProxyClientHandler) {
         dirtyClients.append(client)
         scheduleFlush()
+    }
+
+    /// `client` holds its replies back; they are written at the latest `replyHold` from now (one timer for every
+    /// client held meanwhile, so some wait less).
+    func holdReplies(of client: ProxyClientHandler) {
+        heldClients.append(client)
+        guard !holdTimerScheduled else { return }
+        holdTimerScheduled = true
+        eventLoop.assumeIsolated().scheduleTask(in: configuration.replyHold) { [self] in
+            holdTimerScheduled = false
+            let clients = heldClients
+            heldClients.removeAll(keepingCapacity: true)
+            for client in clients { client.holdExpired() }
+        }
     }
 
     /// Flushes every channel written in this loop iteration once, after the I/O batch that wrote them.

@@ -41,6 +41,10 @@ public struct ProxyConfiguration: Sendable {
     public var idleTimeout: TimeAmount = .zero
     /// A backend that answers nothing for this long has its connection closed and its in-flight commands failed.
     public var backendTimeout: TimeAmount = .seconds(5)
+    /// How long the first replies to a client's pipeline may wait for the rest, so that the pipeline's replies go
+    /// out in one write (one wake-up of the client) instead of one per loop iteration in which some arrived; zero
+    /// writes them every iteration. Only replies that are ready while others of the same client are still owed wait.
+    public var replyHold: TimeAmount = .microseconds(500)
     /// Time allowed to open a backend connection.
     public var connectTimeout: TimeAmount = .seconds(1)
     /// Per-command counts, latency histograms, per-backend latency and the slow log (`--no-metrics` turns them
